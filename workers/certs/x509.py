@@ -346,7 +346,9 @@ def _facts(cert: x509.Certificate, der: bytes) -> CertInfo:
     pol = _ext(cert, ExtensionOID.CERTIFICATE_POLICIES)
     key_type, key_size, curve, spki = _key_facts(cert)
     crl, ocsp, issuers = _urls(cert)
-    template_oid, template_name = _template(_raw_ext(cert, OID_MS_TEMPLATE_V2), _raw_ext(cert, OID_MS_TEMPLATE_V1))
+    template_oid, template_name = _template(
+        _raw_ext(cert, OID_MS_TEMPLATE_V2), _raw_ext(cert, OID_MS_TEMPLATE_V1)
+    )
     sig_oid = cert.signature_algorithm_oid.dotted_string
     cns = _attrs(cert.subject, NameOID.COMMON_NAME)
     subject_text = _name_text(cert.subject)
@@ -388,4 +390,3 @@ def _facts(cert: x509.Certificate, der: bytes) -> CertInfo:
         self_issued=cert.subject == cert.issuer,
         public_key_der=spki,
     )
-

@@ -1,0 +1,151 @@
+"""Reports as terminal text a helpdesk person reads at a glance: answer first, then what to do."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+SYMBOL = {"fail": "✗", "warn": "!", "info": "i", "pass": "✓", "skip": "-", "error": "?"}
+STYLE = {
+    "fail": "bold red",
+    "warn": "yellow",
+    "info": "cyan",
+    "pass": "green",
+    "skip": "dim",
+    "error": "magenta",
+}
+ORDER = {"fail": 0, "error": 1, "warn": 2, "info": 3, "skip": 4, "pass": 5}
+
+LABELS = {
+    "en": {
+        "todo": "What to do",
+        "notes": "Good to know",
+        "certs": "Certificates",
+        "passed": "{n} checks passed",
+        "skipped": "not checked",
+        "sender": "Sender",
+        "recipient": "Recipient",
+        "outlook": "Outlook picks",
+        "nothing": "nothing",
+        "fix": "Fix",
+    },
+    "de": {
+        "todo": "Was zu tun ist",
+        "notes": "Gut zu wissen",
+        "certs": "Zertifikate",
+        "passed": "{n} Prüfungen bestanden",
+        "skipped": "nicht geprüft",
+        "sender": "Absender",
+        "recipient": "Empfänger",
+        "outlook": "Outlook wählt",
+        "nothing": "nichts",
+        "fix": "Abhilfe",
+    },
+}
+
+
+def render_report(report: dict[str, Any], console: Console, lang: str = "en", verbose: bool = False) -> None:
+    """Print one report (the JSON contract shape)."""
+    words = LABELS.get(lang, LABELS["en"])
+    verdict = report["verdict"]
+    console.print(f"[{STYLE[verdict]}]{SYMBOL[verdict]} {escape(report.get('headline') or '')}[/]")
+    subject = report["subject"]
+    who = f"{subject.get('display_name') or ''} <{subject.get('primary_smtp') or subject.get('query')}>"
+    if report.get("sender"):
+        s = report["sender"]
+        console.print(
+            f"  {words['sender']}: {escape(str(s.get('primary_smtp') or s.get('query')))}   {words['recipient']}: {escape(who)}"
+        )
+    else:
+        console.print(f"  {escape(who)}  [dim]{escape(str(subject.get('dn') or ''))}[/]")
+    findings = sorted(report["findings"], key=lambda f: ORDER.get(f["status"], 9))
+    problems = [f for f in findings if f["status"] in ("fail", "error", "warn")]
+    notes = [f for f in findings if f["status"] == "info"]
+    if problems:
+        console.print(f"\n[bold]{words['todo']}[/]")
+        for f in _dedupe(problems):
+            _finding(console, f, words)
+    if notes:
+        console.print(f"\n[bold]{words['notes']}[/]")
+        for f in _dedupe(notes):
+            _finding(console, f, words, brief=not verbose)
+    certs = report.get("certificates") or []
+    if certs:
+        choice = report.get("outlook_choice") or {}
+        console.print(
+            f"\n[bold]{words['certs']}[/]  [dim]{words['outlook']}: {escape(str(choice.get('attribute') or words['nothing']))}[/]"
+        )
+        for c in certs[:12]:
+            mark = "→" if c["sha256"] == choice.get("certificate") else " "
+            emails = ", ".join(c["emails"]) or "-"
+            locs = ", ".join(c["locations"])
+            console.print(
+                f" {mark} [dim]{c['sha256'][:12]}[/] {escape(emails)}  {c['not_before'][:10]} … {c['not_after'][:10]}  [dim]{escape(locs)}[/]"
+            )
+        if len(certs) > 12:
+            console.print(f"   [dim]… +{len(certs) - 12}[/]")
+    counts = Counter(f["status"] for f in findings)
+    tail = words["passed"].format(n=counts.get("pass", 0))
+    if counts.get("skip"):
+        tail += f", {counts['skip']} {words['skipped']}"
+    console.print(f"\n[dim]{tail}[/]")
+    if verbose:
+        for f in findings:
+            if f["status"] in ("pass", "skip"):
+                console.print(
+                    f"  [{STYLE[f['status']]}]{SYMBOL[f['status']]}[/] [dim]{f['check']}[/] {escape(f['title'])} {escape(f['detail'])}"
+                )
+
+
+def _dedupe(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per-certificate checks repeat; show each (check, title) once with a count."""
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    for f in findings:
+        key = (f["check"], f["title"])
+        if key in seen:
+            seen[key]["_count"] = seen[key].get("_count", 1) + 1
+        else:
+            seen[key] = dict(f)
+    return list(seen.values())
+
+
+def _finding(console: Console, f: dict[str, Any], words: dict[str, str], brief: bool = False) -> None:
+    status = f["status"]
+    count = f" (×{f['_count']})" if f.get("_count", 1) > 1 else ""
+    console.print(
+        f" [{STYLE[status]}]{SYMBOL[status]}[/] [bold]{escape(f['title'])}[/]{count} [dim]{f['check']}[/]"
+    )
+    if f["detail"] and not brief:
+        console.print(f"   {escape(f['detail'])}", highlight=False)
+    if f["remedy"] and not brief:
+        console.print(f"   [{STYLE[status]}]→[/] {escape(f['remedy'])}", highlight=False)
+
+
+def render_audit_summary(
+    summary: dict[str, Any], tenant: list[dict[str, Any]], console: Console, lang: str = "en"
+) -> None:
+    de = lang == "de"
+    console.print(
+        f"[bold]{'Audit' if not de else 'Prüfung'}: {summary['users']} {'Benutzer' if de else 'users'}[/]  "
+        f"[red]{summary['verdicts'].get('fail', 0)} fail[/]  [yellow]{summary['verdicts'].get('warn', 0)} warn[/]  "
+        f"[green]{summary['verdicts'].get('pass', 0) + summary['verdicts'].get('info', 0)} ok[/]"
+    )
+    if summary["checks"]:
+        console.print(f"\n[bold]{'Häufigste Probleme' if de else 'Most common problems'}[/]")
+        for check_id, n in summary["checks"][:12]:
+            console.print(f"  {n:6d}  {check_id}")
+    problems = [f for f in tenant if f["status"] in ("fail", "warn", "error")]
+    if problems:
+        console.print(f"\n[bold]{'Tenant' if not de else 'Mandant'}[/]")
+        for f in problems:
+            _finding(console, f, LABELS["de" if de else "en"])
+    worst = summary.get("worst_users") or []
+    if worst:
+        console.print(f"\n[bold]{'Benutzer mit Fehlern' if de else 'Users with failures'}[/]")
+        for row in worst[:25]:
+            console.print(f"  [red]✗[/] {escape(row['user'])}: {escape(row['headline'])}")
+        if len(worst) > 25:
+            console.print(f"  [dim]… +{len(worst) - 25}[/]")

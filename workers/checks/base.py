@@ -1,0 +1,143 @@
+"""How a check is written and registered.
+
+A check is a small pure function ``(user, ctx) -> Iterable[Finding]`` registered with
+:func:`check`. It never does I/O: trust paths and revocation answers are computed by the
+diagnosis engine before the checks run and handed over in :class:`Context`.
+User-facing words live next to the check in a ``TEXTS`` table, English and German side
+by side, so a new check is one function plus its sentences.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from workers.certs.x509 import CertInfo
+from workers.facts import TenantFacts, UserFacts
+from workers.report import Finding
+
+LANGS = ("en", "de")
+
+# TEXTS[check_id][key][lang] = (title, detail, remedy); str.format placeholders allowed.
+Texts = Mapping[str, Mapping[str, Mapping[str, tuple[str, str, str]]]]
+
+
+@dataclass
+class Context:
+    now: datetime
+    lang: str
+    tenant: TenantFacts
+    paths: Mapping[str, Any] = field(default_factory=dict)  # cert sha256 -> trust.PathResult
+    revocation: Mapping[str, list[Any]] = field(default_factory=dict)  # cert sha256 -> results
+    online: bool = False
+    sender: UserFacts | None = None  # for sender.* checks: the sender; the user is the recipient
+
+
+CheckFn = Callable[[UserFacts, Context], Iterable[Finding]]
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    id: str
+    fn: CheckFn
+    scope: str  # "user", "tenant" or "sender"
+    summary: Mapping[str, str]  # one line per language, for help texts and the README
+
+    @property
+    def family(self) -> str:
+        return self.id.split(".", 1)[0]
+
+
+REGISTRY: dict[str, CheckSpec] = {}
+
+
+def check(check_id: str, *, en: str, de: str, scope: str = "user") -> Callable[[CheckFn], CheckFn]:
+    """Register a check under its stable id (CHECKS.md)."""
+
+    def register(fn: CheckFn) -> CheckFn:
+        if check_id in REGISTRY:
+            raise RuntimeError(f"check id {check_id} registered twice")
+        REGISTRY[check_id] = CheckSpec(check_id, fn, scope, {"en": en, "de": de})
+        return fn
+
+    return register
+
+
+class _Defaults(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def say(texts: Texts, check_id: str, key: str, lang: str, **params: Any) -> tuple[str, str, str]:
+    entry = texts[check_id][key]
+    title, detail, remedy = entry.get(lang) or entry["en"]
+    values = _Defaults(params)
+    return title.format_map(values), detail.format_map(values), remedy.format_map(values)
+
+
+def make_finder(texts: Texts) -> Callable[..., Finding]:
+    """A finding constructor bound to one module's TEXTS."""
+
+    def finding(
+        ctx: Context,
+        check_id: str,
+        status: str,
+        key: str,
+        cert: CertInfo | str | None = None,
+        evidence: dict[str, Any] | None = None,
+        **params: Any,
+    ) -> Finding:
+        title, detail, remedy = say(texts, check_id, key, ctx.lang, **params)
+        sha = cert.sha256 if isinstance(cert, CertInfo) else cert
+        return Finding(check_id, status, title, detail, remedy, sha, evidence or {})
+
+    return finding
+
+
+# Texts shared by every family: data missing, source failed.
+COMMON: dict[str, dict[str, tuple[str, str, str]]] = {
+    "skip": {
+        "en": (
+            "Not checked",
+            "This check needs {missing}, which is not available.",
+            "Add {missing} to the snapshot, or run against live sources.",
+        ),
+        "de": (
+            "Nicht geprüft",
+            "Für diese Prüfung fehlt {missing}.",
+            "Ergänzen Sie {missing} im Snapshot oder prüfen Sie gegen die Live-Quellen.",
+        ),
+    },
+    "error": {
+        "en": (
+            "Could not check",
+            "Reading {source} failed: {reason}",
+            "Fix access to {source} and check again.",
+        ),
+        "de": (
+            "Prüfung fehlgeschlagen",
+            "{source} konnte nicht gelesen werden: {reason}",
+            "Zugriff auf {source} beheben und erneut prüfen.",
+        ),
+    },
+}
+
+
+def skip(ctx: Context, check_id: str, missing: str) -> Finding:
+    title, detail, remedy = say({check_id: COMMON}, check_id, "skip", ctx.lang, missing=missing)
+    return Finding(check_id, "skip", title, detail, remedy, None, {"missing": missing})
+
+
+def error(ctx: Context, check_id: str, source: str, reason: str) -> Finding:
+    title, detail, remedy = say({check_id: COMMON}, check_id, "error", ctx.lang, source=source, reason=reason)
+    return Finding(check_id, "error", title, detail, remedy, None, {"source": source})
+
+
+def date(dt: datetime | None) -> str:
+    return f"{dt:%Y-%m-%d}" if dt else "?"
+
+
+def lower_set(items: Iterable[str]) -> set[str]:
+    return {i.lower() for i in items}

@@ -1,0 +1,78 @@
+"""The Report: the pure-data result of a diagnosis (SNAPSHOT.md §2 is its contract)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+STATUSES = ("pass", "info", "warn", "fail", "skip", "error")
+_RANK = {"pass": 0, "info": 1, "warn": 2, "fail": 3}
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    status: str
+    title: str
+    detail: str
+    remedy: str
+    certificate: str | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "check": self.check,
+            "status": self.status,
+            "certificate": self.certificate,
+            "title": self.title,
+            "detail": self.detail,
+            "remedy": self.remedy,
+            "evidence": self.evidence,
+        }
+
+
+def verdict_of(findings: list[Finding]) -> str:
+    """Worst status among findings: fail > warn > info > pass; skip/error do not count."""
+    worst = "pass"
+    for f in findings:
+        if f.status in _RANK and _RANK[f.status] > _RANK[worst]:
+            worst = f.status
+    return worst
+
+
+def iso(dt: datetime | None) -> str | None:
+    if dt is None:
+        return None
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Report:
+    kind: str  # "diagnosis" or "encrypt_to"
+    evaluated_at: datetime
+    subject: dict[str, Any]
+    findings: list[Finding]
+    certificates: list[dict[str, Any]]
+    outlook_choice: dict[str, Any]
+    sender: dict[str, Any] | None = None
+    headline: str = ""  # one sentence in the requested language; an extension of the contract
+    schema: int = 1
+
+    @property
+    def verdict(self) -> str:
+        return verdict_of(self.findings)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": self.schema,
+            "kind": self.kind,
+            "evaluated_at": iso(self.evaluated_at),
+            "subject": self.subject,
+            "sender": self.sender,
+            "verdict": self.verdict,
+            "headline": self.headline,
+            "findings": [f.to_json() for f in self.findings],
+            "certificates": self.certificates,
+            "outlook_choice": self.outlook_choice,
+        }

@@ -1,0 +1,282 @@
+"""Turn export records (LDIF entries, Exchange Online and Graph JSON objects) into facts.
+
+Shared by the snapshot source and the live sources, so a record means the same thing
+whether it came from a file or over the wire. Every function here raises only our errors.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import ldif
+
+from workers.certs.encoding import decode_byte_list
+from workers.errors import EncodingError, JsonExportError, LdifError
+from workers.facts import AdUser, CertTemplate, EntraUser, ExoRecipient
+
+_DOTNET_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
+
+
+def parse_time(value: Any) -> datetime | None:
+    """ISO 8601, AD generalized time (20261120054000.0Z) or ConvertTo-Json's /Date(ms)/."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    text = str(value).strip()
+    m = _DOTNET_DATE.match(text)
+    if m:
+        return datetime.fromtimestamp(int(m.group(1)) / 1000, tz=UTC)
+    if re.fullmatch(r"\d{14}(\.\d+)?Z?", text):
+        return datetime.strptime(text[:14], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def guid_from_bytes(raw: bytes) -> tuple[str, str] | None:
+    """(canonical GUID text, base64 immutableId) from AD's 16-byte little-endian objectGUID."""
+    if len(raw) != 16:
+        return None
+    return str(uuid.UUID(bytes_le=raw)), base64.b64encode(raw).decode()
+
+
+def normalise_guid(text: str) -> str | None:
+    try:
+        return str(uuid.UUID(text.strip().strip("{}")))
+    except ValueError:
+        return None
+
+
+# -- LDIF -------------------------------------------------------------------------------
+
+CERT_ATTRS = {"usercertificate": "ad.userCertificate", "usersmimecertificate": "ad.userSMIMECertificate"}
+
+
+def _to_utf8_stream(stream: BinaryIO) -> BinaryIO:
+    """ldifde -u writes UTF-16 with a BOM; the LDIF parser wants bytes in an ASCII superset."""
+    head = stream.read(2)
+    if head in (b"\xff\xfe", b"\xfe\xff"):
+        text = (head + stream.read()).decode("utf-16")
+        return io.BytesIO(text.encode("utf-8"))
+    rest = stream.read()
+    data = head + rest
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    return io.BytesIO(data)
+
+
+def iter_ldif(path: Path) -> Iterator[tuple[str, dict[str, list[bytes]]]]:
+    """Stream (dn, {lower-case attribute: [bytes]}) records; `;binary` suffixes dropped."""
+    try:
+        with path.open("rb") as raw:
+            stream = _to_utf8_stream(raw)
+            parser = ldif.LDIFParser(stream, encoding=None, strict=True)
+            for dn, entry in parser.parse():
+                if not dn:
+                    continue
+                attrs: dict[str, list[bytes]] = {}
+                for name, values in entry.items():
+                    key = name.split(";", 1)[0].lower()
+                    attrs.setdefault(key, []).extend(
+                        v if isinstance(v, bytes) else str(v).encode() for v in values
+                    )
+                yield dn, attrs
+    except OSError as exc:
+        raise LdifError(f"cannot read {path.name}: {exc.strerror or exc}") from None
+    except LdifError:
+        raise
+    except Exception as exc:  # the ldif package raises ValueError and friends on bad syntax
+        raise LdifError(f"{path.name} is not valid LDIF ({_first_line(exc)})") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:160] if text else type(exc).__name__
+
+
+def _text(attrs: dict[str, list[bytes]], name: str) -> str | None:
+    values = attrs.get(name)
+    if not values:
+        return None
+    return values[0].decode("utf-8", errors="replace")
+
+
+def _texts(attrs: dict[str, list[bytes]], name: str) -> list[str]:
+    return [v.decode("utf-8", errors="replace") for v in attrs.get(name, [])]
+
+
+def _int(text: str | None) -> int | None:
+    try:
+        return int(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+def ad_user_from_ldif(dn: str, attrs: dict[str, list[bytes]], extra_attrs: set[str] = frozenset()) -> AdUser:  # type: ignore[assignment]
+    guid = guid_from_bytes(attrs["objectguid"][0]) if attrs.get("objectguid") else None
+    hidden = (_text(attrs, "msexchhidefromaddresslists") or "").upper() == "TRUE"
+    return AdUser(
+        dn=dn,
+        object_guid=guid[0] if guid else None,
+        object_guid_b64=guid[1] if guid else None,
+        sam=_text(attrs, "samaccountname"),
+        upn=_text(attrs, "userprincipalname"),
+        mail=_text(attrs, "mail"),
+        proxy_addresses=_texts(attrs, "proxyaddresses"),
+        mail_nickname=_text(attrs, "mailnickname"),
+        display_name=_text(attrs, "displayname"),
+        object_classes=[c.lower() for c in _texts(attrs, "objectclass")],
+        when_changed=parse_time(_text(attrs, "whenchanged")),
+        user_account_control=_int(_text(attrs, "useraccountcontrol")),
+        hidden=hidden,
+        member_of=_texts(attrs, "memberof"),
+        extra={a: _texts(attrs, a) for a in extra_attrs if a in attrs},
+    )
+
+
+def ad_cert_values(attrs: dict[str, list[bytes]]) -> list[tuple[str, bytes]]:
+    return [(loc, v) for name, loc in CERT_ATTRS.items() for v in attrs.get(name, [])]
+
+
+def template_from_ldif(dn: str, attrs: dict[str, list[bytes]]) -> CertTemplate:
+    period = attrs.get("pkiexpirationperiod", [b""])[0]
+    days = None
+    if len(period) == 8:
+        days = -int.from_bytes(period, "little", signed=True) / 10_000_000 / 86_400
+    return CertTemplate(
+        name=_text(attrs, "cn") or dn.split(",", 1)[0].split("=", 1)[-1],
+        display_name=_text(attrs, "displayname"),
+        oid=_text(attrs, "mspki-cert-template-oid"),
+        enrollment_flag=_int(_text(attrs, "mspki-enrollment-flag")) or 0,
+        private_key_flag=_int(_text(attrs, "mspki-private-key-flag")) or 0,
+        name_flag=_int(_text(attrs, "mspki-certificate-name-flag")) or 0,
+        ekus=_texts(attrs, "pkiextendedkeyusage"),
+        min_key_size=_int(_text(attrs, "mspki-minimal-key-size")),
+        validity_days=days,
+        ra_signatures=_int(_text(attrs, "mspki-ra-signature")) or 0,
+    )
+
+
+# -- JSON (Exchange Online, Graph) --------------------------------------------------------
+
+
+def load_json_records(path: Path) -> list[dict[str, Any]]:
+    """A JSON array, or an object with a `value` array (as the REST APIs return). Raises JsonExportError."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise JsonExportError(f"cannot read {path.name}: {exc.strerror or exc}") from None
+    data = parse_json_bytes(raw, path.name)
+    if isinstance(data, dict) and isinstance(data.get("value"), list):
+        data = data["value"]
+    elif isinstance(data, dict):
+        data = [data]  # ConvertTo-Json writes a single object for a one-element result
+    if not isinstance(data, list):
+        raise JsonExportError(f"{path.name} holds {type(data).__name__}, expected an array of objects")
+    return [r for r in data if isinstance(r, dict)]
+
+
+def parse_json_bytes(raw: bytes, name: str) -> Any:
+    for encoding in ("utf-8-sig", "utf-16"):
+        try:
+            return json.loads(raw.decode(encoding))
+        except UnicodeDecodeError:
+            continue
+        except (json.JSONDecodeError, RecursionError) as exc:
+            raise JsonExportError(f"{name} is not valid JSON ({_first_line(exc)})") from None
+    raise JsonExportError(f"{name} is neither UTF-8 nor UTF-16 text")
+
+
+def _str(record: dict[str, Any], key: str) -> str | None:
+    v = record.get(key)
+    return str(v) if v is not None and v != "" else None
+
+
+def _strs(record: dict[str, Any], key: str) -> list[str]:
+    v = record.get(key)
+    if v is None:
+        return []
+    if isinstance(v, str):
+        return [v]
+    if isinstance(v, list):
+        return [str(x) for x in v if x is not None]
+    return []
+
+
+def _bool(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return None
+
+
+def exo_from_json(record: dict[str, Any]) -> ExoRecipient:
+    return ExoRecipient(
+        identity=_str(record, "Identity"),
+        alias=_str(record, "Alias"),
+        display_name=_str(record, "DisplayName"),
+        primary_smtp=_str(record, "PrimarySmtpAddress"),
+        email_addresses=_strs(record, "EmailAddresses"),
+        upn=_str(record, "UserPrincipalName"),
+        external_id=normalise_guid(_str(record, "ExternalDirectoryObjectId") or "")
+        or _str(record, "ExternalDirectoryObjectId"),
+        type_details=_str(record, "RecipientTypeDetails"),
+        is_dir_synced=_bool(record.get("IsDirSynced")),
+        hidden=_bool(record.get("HiddenFromAddressListsEnabled")) is True,
+        when_changed=parse_time(record.get("WhenChangedUTC") or record.get("WhenChanged")),
+    )
+
+
+EXO_CERT_PROPS = (
+    ("UserCertificate", "exo.UserCertificate"),
+    ("UserSMimeCertificate", "exo.UserSMimeCertificate"),
+)
+
+
+def exo_cert_values(record: dict[str, Any]) -> list[tuple[str, bytes | EncodingError]]:
+    """Certificate values of a recipient; an undecodable one is kept as its error."""
+    out: list[tuple[str, bytes | EncodingError]] = []
+    for prop, loc in EXO_CERT_PROPS:
+        value = record.get(prop)
+        if value is None:
+            continue
+        items = value if isinstance(value, list) and not all(isinstance(b, int) for b in value) else [value]
+        for item in items:
+            try:
+                out.extend((loc, b) for b in decode_byte_list(item))
+            except EncodingError as exc:
+                out.append((loc, exc))
+    return out
+
+
+def entra_from_json(record: dict[str, Any]) -> EntraUser:
+    def errors(key: str) -> list[Any]:
+        v = record.get(key)
+        return v if isinstance(v, list) else ([] if v is None else [v])
+
+    return EntraUser(
+        id=normalise_guid(_str(record, "id") or "") or _str(record, "id"),
+        upn=_str(record, "userPrincipalName"),
+        mail=_str(record, "mail"),
+        mail_nickname=_str(record, "mailNickname"),
+        display_name=_str(record, "displayName"),
+        proxy_addresses=_strs(record, "proxyAddresses"),
+        sync_enabled=_bool(record.get("onPremisesSyncEnabled")),
+        immutable_id=_str(record, "onPremisesImmutableId"),
+        on_prem_dn=_str(record, "onPremisesDistinguishedName"),
+        last_sync=parse_time(record.get("onPremisesLastSyncDateTime")),
+        provisioning_errors=errors("onPremisesProvisioningErrors"),
+        service_errors=errors("serviceProvisioningErrors"),
+    )

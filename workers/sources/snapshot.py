@@ -1,0 +1,380 @@
+"""The offline snapshot source: a directory of stock exports (SNAPSHOT.md §1).
+
+Loading reads each file once, keeps certificate values as raw bytes (parsed only when a
+user is diagnosed) and matches users across AD, Exchange Online and Entra ID in the order
+the contract gives: ExternalDirectoryObjectId = Graph id, immutableId = base64(objectGUID),
+then any SMTP address, then UPN.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workers.certs.encoding import decode_bytes
+from workers.certs.sst import read_sst
+from workers.certs.x509 import CertInfo, parse_certificate, parse_certificate_pem_or_der
+from workers.errors import (
+    AmbiguousUserError,
+    EncodingError,
+    InputError,
+    SnapshotError,
+    UnknownUserError,
+)
+from workers.facts import AdConfig, AdUser, EntraUser, ExoRecipient, PublishedValue, TenantFacts, UserFacts
+from workers.sources import parsing
+from workers.sources.parsing import parse_time
+
+FILES = {
+    "ad": "ad.ldif",
+    "adconfig": "ad-config.ldif",
+    "exo": "exo-recipients.json",
+    "smimeconfig": "exo-smimeconfig.json",
+    "sst": "smime-issuing-ca.sst",
+    "entra": "entra-users.json",
+    "org": "entra-organization.json",
+    "meta": "snapshot.json",
+}
+GRACE_MINUTES_EXTRA = 30
+
+
+@dataclass
+class _Entry:
+    """One person/recipient with raw certificate values, before parsing."""
+
+    key: str
+    ad: AdUser | None = None
+    exo: ExoRecipient | None = None
+    entra: EntraUser | None = None
+    ad_values: list[tuple[str, bytes]] = field(default_factory=list)
+    exo_values: list[tuple[str, bytes | EncodingError]] = field(default_factory=list)
+
+
+class Snapshot:
+    """A loaded snapshot: tenant facts, and users resolvable by any of their names."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self.path = Path(directory)
+        if not self.path.is_dir():
+            raise SnapshotError(f"snapshot directory {self.path} does not exist or is not a directory")
+        self.available = {name for name, fn in FILES.items() if (self.path / fn).is_file()}
+        if not self.available - {"meta"}:
+            raise SnapshotError(f"{self.path} holds none of the snapshot files ({', '.join(FILES.values())})")
+        self.meta = self._load_meta()
+        self.tenant = TenantFacts(available=set(self.available))
+        self.entries: dict[str, _Entry] = {}
+        self._names: dict[str, set[str]] = {}
+        self._display: dict[str, set[str]] = {}
+        self._load_tenant()
+        self._load_users()
+
+    # -- tenant ---------------------------------------------------------------------
+    def _load_meta(self) -> dict[str, Any]:
+        if "meta" not in self.available:
+            return {}
+        data = parsing.parse_json_bytes((self.path / FILES["meta"]).read_bytes(), FILES["meta"])
+        if not isinstance(data, dict):
+            raise SnapshotError("snapshot.json must hold a JSON object")
+        return data
+
+    def _inside(self, name: str) -> Path:
+        """A file named by snapshot.json, refused if it points outside the snapshot."""
+        candidate = (self.path / name).resolve()
+        if not candidate.is_relative_to(self.path.resolve()):
+            raise SnapshotError(f"snapshot.json names {name!r}, which lies outside the snapshot directory")
+        return candidate
+
+    def _load_tenant(self) -> None:
+        t = self.tenant
+        collected = parse_time(self.meta.get("collected_at"))
+        if collected is None:
+            newest = max((self.path / FILES[n]).stat().st_mtime for n in self.available)
+            from datetime import UTC, datetime
+
+            collected = datetime.fromtimestamp(newest, tz=UTC)
+        t.collected_at = collected
+        try:
+            t.sync_interval_minutes = int(self.meta.get("sync_interval_minutes") or 30)
+        except (TypeError, ValueError):
+            raise SnapshotError("snapshot.json: sync_interval_minutes must be a number") from None
+        scope = self.meta.get("sync_scope")
+        t.sync_scope = scope if isinstance(scope, dict) else None
+        for name in self.meta.get("trusted_roots") or []:
+            path = self._inside(str(name))
+            try:
+                t.trusted_roots.extend(parse_certificate_pem_or_der(path.read_bytes()))
+            except OSError as exc:
+                raise SnapshotError(f"trusted root {name} cannot be read: {exc.strerror}") from None
+            except InputError as exc:
+                raise SnapshotError(f"trusted root {name}: {exc}") from None
+        if "smimeconfig" in self.available:
+            cfgs = parsing.load_json_records(self.path / FILES["smimeconfig"])
+            t.smime_config = cfgs[0] if cfgs else {}
+        if "org" in self.available:
+            orgs = parsing.load_json_records(self.path / FILES["org"])
+            t.organization = orgs[0] if orgs else {}
+        self._load_sst()
+        if "adconfig" in self.available:
+            t.ad_config = self._load_ad_config()
+
+    def _load_sst(self) -> None:
+        t = self.tenant
+        raw: bytes | None = None
+        if "sst" in self.available:
+            raw = (self.path / FILES["sst"]).read_bytes()
+        elif t.smime_config is not None:
+            value = t.smime_config.get("SMIMECertificateIssuingCA")
+            if value in (None, "", []):
+                t.sst_certificates = []
+                return
+            try:
+                raw = decode_bytes(value)
+            except EncodingError as exc:
+                t.sst_error = f"SMIMECertificateIssuingCA in exo-smimeconfig.json: {exc}"
+                return
+        if raw is None:
+            return
+        t.sst_size = len(raw)
+        try:
+            ders = read_sst(raw)
+        except InputError as exc:
+            t.sst_error = str(exc)
+            return
+        certs = []
+        for der in ders:
+            try:
+                certs.append(parse_certificate(der))
+            except InputError as exc:
+                t.sst_error = f"a certificate in the SST is unreadable: {exc}"
+        t.sst_certificates = certs
+
+    def _load_ad_config(self) -> AdConfig:
+        cfg = AdConfig()
+        for dn, attrs in parsing.iter_ldif(self.path / FILES["adconfig"]):
+            classes = {c.decode(errors="replace").lower() for c in attrs.get("objectclass", [])}
+            lower_dn = dn.lower()
+            if "pkicertificatetemplate" in classes:
+                cfg.templates.append(parsing.template_from_ldif(dn, attrs))
+                continue
+            certs: list[CertInfo] = []
+            for der in attrs.get("cacertificate", []):
+                try:
+                    certs.append(parse_certificate(der))
+                except InputError as exc:
+                    cfg.errors.append(f"{dn}: {exc}")
+            if "cn=ntauthcertificates" in lower_dn:
+                cfg.ntauth_certificates += certs
+            elif "cn=aia," in lower_dn:
+                cfg.aia_certificates += certs
+            elif "cn=certification authorities" in lower_dn:
+                cfg.ca_certificates += certs
+        return cfg
+
+    # -- users ----------------------------------------------------------------------
+    def _load_users(self) -> None:
+        entra_records = [parsing.entra_from_json(r) for r in self._records("entra")]
+        exo_raw = self._records("exo")
+        entra_by = _Index()
+        for e in entra_records:
+            entra_by.add(e, [e.id, e.immutable_id, e.upn, e.mail, *_smtp(e.proxy_addresses)])
+        exo_by = _Index()
+        exo_items: list[tuple[ExoRecipient, list[tuple[str, bytes | EncodingError]]]] = []
+        for r in exo_raw:
+            rec = parsing.exo_from_json(r)
+            exo_items.append((rec, parsing.exo_cert_values(r)))
+            exo_by.add(rec, [rec.external_id, rec.upn, rec.primary_smtp, *_smtp(rec.email_addresses)])
+        del exo_raw
+        used_exo: set[int] = set()
+        used_entra: set[int] = set()
+        scope_attr = str((self.tenant.sync_scope or {}).get("attribute", "")).lower()
+        extra = {scope_attr} if scope_attr else set()
+        if "ad" in self.available:
+            for dn, attrs in parsing.iter_ldif(self.path / FILES["ad"]):
+                ad = parsing.ad_user_from_ldif(dn, attrs, extra)
+                entry = _Entry(
+                    key=self._unique_key(ad.sam or dn), ad=ad, ad_values=parsing.ad_cert_values(attrs)
+                )
+                addrs = [ad.mail, *_smtp(ad.proxy_addresses)]
+                entra = entra_by.first(used_entra, [ad.object_guid_b64], addrs, [ad.upn])
+                if entra is not None:
+                    entry.entra = entra_records[entra]
+                exo_idx = exo_by.first(used_exo, [entry.entra.id if entry.entra else None], addrs, [ad.upn])
+                if exo_idx is not None:
+                    entry.exo, entry.exo_values = exo_items[exo_idx]
+                self._add(entry)
+        for i, (rec, values) in enumerate(exo_items):
+            if i in used_exo:
+                continue
+            used_exo.add(i)
+            entry = _Entry(
+                key=self._unique_key(rec.primary_smtp or rec.identity or f"recipient-{i}"),
+                exo=rec,
+                exo_values=values,
+            )
+            entra = entra_by.first(used_entra, [rec.external_id], [rec.primary_smtp, rec.upn])
+            if entra is not None:
+                entry.entra = entra_records[entra]
+            self._add(entry)
+        for i, e in enumerate(entra_records):
+            if i not in used_entra:
+                self._add(_Entry(key=self._unique_key(e.upn or e.mail or e.id or f"entra-{i}"), entra=e))
+        self._tenant_indexes()
+
+    def _records(self, name: str) -> list[dict[str, Any]]:
+        return parsing.load_json_records(self.path / FILES[name]) if name in self.available else []
+
+    def _unique_key(self, base: str) -> str:
+        key, n = base, 2
+        while key in self.entries:
+            key, n = f"{base}#{n}", n + 1
+        return key
+
+    def _add(self, entry: _Entry) -> None:
+        self.entries[entry.key] = entry
+        names: list[str | None] = [entry.key]
+        if entry.ad:
+            a = entry.ad
+            names += [a.sam, a.upn, a.mail, a.object_guid, a.dn, *_smtp(a.proxy_addresses)]
+            self._display.setdefault((a.display_name or "").lower(), set()).add(entry.key)
+        if entry.exo:
+            x = entry.exo
+            names += [x.primary_smtp, x.upn, x.alias, *_smtp(x.email_addresses)]
+            self._display.setdefault((x.display_name or "").lower(), set()).add(entry.key)
+        if entry.entra:
+            e = entry.entra
+            names += [e.upn, e.mail, e.id, *_smtp(e.proxy_addresses)]
+        for n in names:
+            if n:
+                self._names.setdefault(n.lower(), set()).add(entry.key)
+        for addr in [n for n in names if n and "@" in n]:
+            self.tenant.tenant_domains.add(addr.rsplit("@", 1)[1].lower())
+
+    def _tenant_indexes(self) -> None:
+        """Indexes that need every user: who else holds a certificate, and whether certs flow."""
+        owners: dict[str, set[str]] = {}
+        total = missing = 0
+        grace = self.tenant.sync_interval_minutes * 2 + GRACE_MINUTES_EXTRA
+        collected = self.tenant.collected_at
+        for entry in self.entries.values():
+            for _, raw in entry.ad_values:
+                owners.setdefault(hashlib.sha256(raw).hexdigest(), set()).add(entry.key)
+            ad = entry.ad
+            if ad is None or not entry.ad_values or not (ad.mail_nickname or "").strip():
+                continue
+            if (
+                len(entry.ad_values) > 15
+                or entry.entra is None
+                or not entry.entra.sync_enabled
+                or entry.exo is None
+            ):
+                continue
+            if ad.when_changed and collected and (collected - ad.when_changed).total_seconds() < grace * 60:
+                continue
+            total += 1
+            if not entry.exo_values:
+                missing += 1
+        self.tenant.cert_owners = {k: v for k, v in owners.items() if len(v) > 1}
+        if {"ad", "exo"} <= self.available:
+            self.tenant.sync_flow = (total, missing)
+
+    # -- lookups --------------------------------------------------------------------
+    def resolve(self, query: str) -> str:
+        """The key of the one user `query` names (SMTP, UPN, sAMAccountName, objectGUID, display name)."""
+        q = query.strip()
+        if not q:
+            raise UnknownUserError("no user name given", query)
+        lookups = [q.lower()]
+        guid = parsing.normalise_guid(q)
+        if guid:
+            lookups.append(guid)
+        if "\\" in q:
+            lookups.append(q.split("\\", 1)[1].lower())
+        if q.lower().startswith("smtp:"):
+            lookups.append(q[5:].lower())
+        for name in lookups:
+            keys = self._names.get(name) or (self._display.get(name) if name else None)
+            if keys and len(keys) == 1:
+                return next(iter(keys))
+            if keys:
+                shown = sorted(self._describe(k) for k in keys)
+                raise AmbiguousUserError(
+                    f"'{query}' matches {len(keys)} users: {', '.join(shown[:6])}", query, shown
+                )
+        near = difflib.get_close_matches(
+            q.lower(), list(self._names) + [d for d in self._display if d], n=4, cutoff=0.6
+        )
+        hint = f"; did you mean {', '.join(near)}?" if near else ""
+        raise UnknownUserError(f"no user named '{query}' in the snapshot{hint}", query, near)
+
+    def _describe(self, key: str) -> str:
+        facts = self.user(key)
+        return f"{facts.display} <{facts.primary_smtp or key}>"
+
+    def user(self, key: str) -> UserFacts:
+        entry = self.entries[key]
+        facts = UserFacts(key=key, ad=entry.ad, exo=entry.exo, entra=entry.entra)
+        counters: dict[str, int] = {}
+        for loc, raw in [*entry.ad_values, *entry.exo_values]:
+            index = counters.get(loc, 0)
+            counters[loc] = index + 1
+            if isinstance(raw, EncodingError):
+                facts.values.append(PublishedValue(loc, index, 0, "invalid", (), str(raw)))
+            else:
+                facts.values.append(PublishedValue.from_bytes(loc, index, raw))
+        return facts
+
+    def find(self, query: str) -> UserFacts:
+        return self.user(self.resolve(query))
+
+    def sender(self, query: str) -> UserFacts:
+        """Like find(), but an address outside the organisation is an external sender, not an error."""
+        try:
+            return self.find(query)
+        except UnknownUserError:
+            q = query.strip()
+            if "@" in q and q.rsplit("@", 1)[1].lower() not in self.tenant.tenant_domains:
+                return UserFacts(key=q.lower(), external=True, external_address=q)
+            raise
+
+    def iter_users(self) -> Iterator[UserFacts]:
+        """Every user, one at a time (parsed on demand, so memory stays flat)."""
+        for key in self.entries:
+            yield self.user(key)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+class _Index:
+    """Case-insensitive multi-key index that hands each record out at most once."""
+
+    def __init__(self) -> None:
+        self.by: dict[str, list[Any]] = {}
+        self.items: list[Any] = []
+
+    def add(self, item: Any, keys: list[str | None]) -> None:
+        pos = len(self.items)
+        self.items.append(item)
+        for k in keys:
+            if k:
+                self.by.setdefault(k.lower(), []).append(pos)
+
+    def first(self, used: set[int], *key_groups: list[str | None]) -> int | None:
+        """Position of the first unused record matching the earliest key group that matches."""
+        for keys in key_groups:
+            for k in keys:
+                if not k:
+                    continue
+                for pos in self.by.get(k.lower(), []):
+                    if pos not in used:
+                        used.add(pos)
+                        return pos
+        return None
+
+
+def _smtp(addresses: list[str]) -> list[str]:
+    return [a[5:] for a in addresses if a.lower().startswith("smtp:")]
