@@ -159,7 +159,7 @@ def _engine(snapshot: Any, at: datetime, args: argparse.Namespace) -> Any:
 
 
 def _console(stream: IO[str] | None = None) -> Console:
-    return Console(file=stream or sys.stdout, highlight=False, soft_wrap=False)
+    return Console(file=stream or sys.stdout, highlight=False, soft_wrap=True)
 
 
 def cmd_diagnose(args: argparse.Namespace, snapshot: Any, at: datetime) -> int:

@@ -249,6 +249,7 @@ class AdConfig:
     ca_certificates: list[CertInfo] = field(default_factory=list)  # CN=Certification Authorities
     aia_certificates: list[CertInfo] = field(default_factory=list)  # CN=AIA
     ntauth_certificates: list[CertInfo] = field(default_factory=list)
+    kra_certificates: list[CertInfo] = field(default_factory=list)  # CN=KRA (key recovery agents)
     errors: list[str] = field(default_factory=list)
 
     def template_for(self, cert: CertInfo) -> CertTemplate | None:

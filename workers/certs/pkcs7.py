@@ -58,7 +58,7 @@ def parse_pkcs7(data: bytes) -> Pkcs7Blob:
         certs: list[bytes] = []
         for choice in signed["certificates"] or []:
             if choice.name == "certificate":
-                certs.append(choice.chosen.dump())
+                certs.append(_original_bytes(choice.chosen))
         marker: DefaultCertMarker | None = None
         caps: tuple[str, ...] | None = None
         signer_infos = signed["signer_infos"] or []
@@ -83,6 +83,16 @@ def parse_pkcs7(data: bytes) -> Pkcs7Blob:
     if not certs:
         raise Pkcs7Error("PKCS#7 SignedData carries no certificate")
     return Pkcs7Blob(tuple(certs), marker, caps, has_signers)
+
+
+def _original_bytes(value: asn1_core.Asn1Value) -> bytes:
+    """The element exactly as it was encoded. ``dump()`` may re-encode (asn1crypto normalises
+    e.g. subjectUniqueID bit strings), which would change the certificate's hash and break
+    its signature; header + contents as loaded are the original bytes."""
+    header = getattr(value, "_header", None)
+    if isinstance(header, bytes) and isinstance(value.contents, bytes):
+        return header + value.contents
+    return value.dump()
 
 
 def _first_line(exc: BaseException) -> str:

@@ -46,7 +46,9 @@ def read_sst(data: bytes) -> list[bytes]:
                 raise SstError(f"SST end marker at byte {offset - 12} has non-zero length {length}")
             return certs
         if offset + length > len(data):
-            raise SstError(f"SST element 0x{element_id:x} claims {length} bytes, only {len(data) - offset} left")
+            raise SstError(
+                f"SST element 0x{element_id:x} claims {length} bytes, only {len(data) - offset} left"
+            )
         value = data[offset : offset + length]
         offset += length
         if element_id == CERT_ELEMENT:

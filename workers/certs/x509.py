@@ -241,7 +241,9 @@ def _template(raw_v2: bytes | None, raw_v1: bytes | None) -> tuple[str | None, s
     if raw_v2 is not None:
         try:
             seq = asn1_core.Sequence.load(raw_v2)
-            first = seq[0].parse(asn1_core.ObjectIdentifier)
+            first = seq[0]
+            if not isinstance(first, asn1_core.ObjectIdentifier):
+                first = first.parse(asn1_core.ObjectIdentifier)
             oid = first.dotted
         except Exception:
             oid = None
@@ -349,6 +351,9 @@ def _facts(cert: x509.Certificate, der: bytes) -> CertInfo:
     template_oid, template_name = _template(
         _raw_ext(cert, OID_MS_TEMPLATE_V2), _raw_ext(cert, OID_MS_TEMPLATE_V1)
     )
+    parsed_template = _ext(cert, x509.ObjectIdentifier(OID_MS_TEMPLATE_V2))
+    if isinstance(parsed_template, x509.MSCertificateTemplate):  # cryptography >= 41 decodes it itself
+        template_oid = parsed_template.template_id.dotted_string
     sig_oid = cert.signature_algorithm_oid.dotted_string
     cns = _attrs(cert.subject, NameOID.COMMON_NAME)
     subject_text = _name_text(cert.subject)

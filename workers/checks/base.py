@@ -70,7 +70,7 @@ class _Defaults(dict[str, Any]):
         return "{" + key + "}"
 
 
-def say(texts: Texts, check_id: str, key: str, lang: str, **params: Any) -> tuple[str, str, str]:
+def say(texts: Texts, check_id: str, key: str, lang: str, /, **params: Any) -> tuple[str, str, str]:
     entry = texts[check_id][key]
     title, detail, remedy = entry.get(lang) or entry["en"]
     values = _Defaults(params)
@@ -85,12 +85,13 @@ def make_finder(texts: Texts) -> Callable[..., Finding]:
         check_id: str,
         status: str,
         key: str,
-        cert: CertInfo | str | None = None,
+        certificate: CertInfo | str | None = None,
         evidence: dict[str, Any] | None = None,
+        /,
         **params: Any,
     ) -> Finding:
         title, detail, remedy = say(texts, check_id, key, ctx.lang, **params)
-        sha = cert.sha256 if isinstance(cert, CertInfo) else cert
+        sha = certificate.sha256 if isinstance(certificate, CertInfo) else certificate
         return Finding(check_id, status, title, detail, remedy, sha, evidence or {})
 
     return finding

@@ -208,7 +208,9 @@ def can_encrypt(user: UserFacts, ctx: Context) -> Iterator[Finding]:
         elif cert.can_sign and any(o.sha256 != cert.sha256 for o in others):
             yield F(ctx, "cert.can_encrypt", "info", "signing_only", cert, ev, cert=cert.short())
         else:
-            yield F(ctx, "cert.can_encrypt", "fail", "cannot", cert, ev, cert=cert.short(), key=cert.key_type)
+            yield F(
+                ctx, "cert.can_encrypt", "fail", "cannot", cert, ev, cert=cert.short(), keytype=cert.key_type
+            )
 
 
 @check("cert.can_sign", en="Key can be used to sign", de="Schlüssel erlaubt Signieren")
@@ -641,12 +643,12 @@ TEXTS: Texts = {
         "cannot": {
             "en": (
                 "Key cannot encrypt",
-                "{cert} ({key} key) does not allow key encipherment/agreement; senders cannot encrypt to it.",
+                "{cert} ({keytype} key) does not allow key encipherment/agreement; senders cannot encrypt to it.",
                 "Enroll an encryption-capable certificate (RSA with keyEncipherment).",
             ),
             "de": (
                 "Schlüssel kann nicht verschlüsseln",
-                "{cert} ({key}-Schlüssel) erlaubt keine Schlüsselverschlüsselung/-vereinbarung; Absender können daran nicht verschlüsseln.",
+                "{cert} ({keytype}-Schlüssel) erlaubt keine Schlüsselverschlüsselung/-vereinbarung; Absender können daran nicht verschlüsseln.",
                 "Verschlüsselungsfähiges Zertifikat beantragen (RSA mit keyEncipherment).",
             ),
         },

@@ -290,7 +290,7 @@ def _ca_problems(ca: CertInfo, ctx: Context) -> list[tuple[str, str]]:
     if any(r.status == "revoked" for r in ctx.revocation.get(ca.sha256, [])):
         out.append(("fail", f"{name} ist gesperrt" if de else f"{name} is revoked"))
     if ca.key_type == "RSA" and (ca.key_size or 0) < 2048:
-        out.append(("warn", f"{name}: RSA {ca.key_size}"))
+        out.append(("fail", f"{name}: RSA {ca.key_size}"))
     if ca.signature_hash in ("sha1", "md5", "md2") and not ca.self_issued:
         out.append(("warn", f"{name}: {str(ca.signature_hash).upper()}"))
     return out

@@ -22,24 +22,28 @@ from workers.certs.encoding import decode_byte_list
 from workers.errors import EncodingError, JsonExportError, LdifError
 from workers.facts import AdUser, CertTemplate, EntraUser, ExoRecipient
 
-_DOTNET_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
+_DOTNET_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$", re.ASCII)
+_GENERALIZED_TIME = re.compile(r"\d{14}(\.\d+)?Z?", re.ASCII)
 
 
 def parse_time(value: Any) -> datetime | None:
-    """ISO 8601, AD generalized time (20261120054000.0Z) or ConvertTo-Json's /Date(ms)/."""
+    """ISO 8601, AD generalized time (20261120054000.0Z) or ConvertTo-Json's /Date(ms)/.
+
+    Anything else, including an impossible date (month 13, year 33658), is None.
+    """
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     text = str(value).strip()
-    m = _DOTNET_DATE.match(text)
-    if m:
-        return datetime.fromtimestamp(int(m.group(1)) / 1000, tz=UTC)
-    if re.fullmatch(r"\d{14}(\.\d+)?Z?", text):
-        return datetime.strptime(text[:14], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
     try:
+        m = _DOTNET_DATE.match(text)
+        if m:
+            return datetime.fromtimestamp(int(m.group(1)) / 1000, tz=UTC)
+        if _GENERALIZED_TIME.fullmatch(text):
+            return datetime.strptime(text[:14], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
         dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+    except (ValueError, OverflowError, OSError):  # out-of-range dates, too many digits
         return None
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
@@ -193,7 +197,7 @@ def parse_json_bytes(raw: bytes, name: str) -> Any:
             return json.loads(raw.decode(encoding))
         except UnicodeDecodeError:
             continue
-        except (json.JSONDecodeError, RecursionError) as exc:
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError, or an int over 4300 digits
             raise JsonExportError(f"{name} is not valid JSON ({_first_line(exc)})") from None
     raise JsonExportError(f"{name} is neither UTF-8 nor UTF-16 text")
 
@@ -222,7 +226,18 @@ def _bool(value: Any) -> bool | None:
     return None
 
 
+class _CaseInsensitive(dict[str, Any]):
+    """Property names as PowerShell (PascalCase) or Graph (camelCase) spell them: both work."""
+
+    def __init__(self, record: dict[str, Any]) -> None:
+        super().__init__({str(k).lower(): v for k, v in record.items()})
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        return super().get(key.lower(), default)
+
+
 def exo_from_json(record: dict[str, Any]) -> ExoRecipient:
+    record = _CaseInsensitive(record)
     return ExoRecipient(
         identity=_str(record, "Identity"),
         alias=_str(record, "Alias"),
@@ -248,6 +263,7 @@ EXO_CERT_PROPS = (
 def exo_cert_values(record: dict[str, Any]) -> list[tuple[str, bytes | EncodingError]]:
     """Certificate values of a recipient; an undecodable one is kept as its error."""
     out: list[tuple[str, bytes | EncodingError]] = []
+    record = _CaseInsensitive(record)
     for prop, loc in EXO_CERT_PROPS:
         value = record.get(prop)
         if value is None:
@@ -262,6 +278,8 @@ def exo_cert_values(record: dict[str, Any]) -> list[tuple[str, bytes | EncodingE
 
 
 def entra_from_json(record: dict[str, Any]) -> EntraUser:
+    record = _CaseInsensitive(record)
+
     def errors(key: str) -> list[Any]:
         v = record.get(key)
         return v if isinstance(v, list) else ([] if v is None else [v])

@@ -161,12 +161,15 @@ class Snapshot:
                 cfg.templates.append(parsing.template_from_ldif(dn, attrs))
                 continue
             certs: list[CertInfo] = []
-            for der in attrs.get("cacertificate", []):
+            cert_attr = "usercertificate" if "cn=kra," in lower_dn else "cacertificate"
+            for der in attrs.get(cert_attr, []):
                 try:
                     certs.append(parse_certificate(der))
                 except InputError as exc:
                     cfg.errors.append(f"{dn}: {exc}")
-            if "cn=ntauthcertificates" in lower_dn:
+            if "cn=kra," in lower_dn:
+                cfg.kra_certificates += certs
+            elif "cn=ntauthcertificates" in lower_dn:
                 cfg.ntauth_certificates += certs
             elif "cn=aia," in lower_dn:
                 cfg.aia_certificates += certs
