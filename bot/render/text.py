@@ -31,6 +31,7 @@ LABELS = {
         "outlook": "Outlook picks",
         "nothing": "nothing",
         "fix": "Fix",
+        "tenant": "Tenant-wide (for admins; details: smime-doctor audit)",
     },
     "de": {
         "todo": "Was zu tun ist",
@@ -43,6 +44,7 @@ LABELS = {
         "outlook": "Outlook wählt",
         "nothing": "nichts",
         "fix": "Abhilfe",
+        "tenant": "Mandantenweit (für Admins; Details: smime-doctor audit)",
     },
 }
 
@@ -50,8 +52,10 @@ LABELS = {
 def render_report(report: dict[str, Any], console: Console, lang: str = "en", verbose: bool = False) -> None:
     """Print one report (the JSON contract shape)."""
     words = LABELS.get(lang, LABELS["en"])
-    verdict = report["verdict"]
-    console.print(f"[{STYLE[verdict]}]{SYMBOL[verdict]} {escape(report.get('headline') or '')}[/]")
+    # The symbol follows the answer about this user, like the headline; tenant-wide findings come last.
+    verdict = verdict_of_dicts([f for f in report["findings"] if not is_tenant_wide(f["check"])])
+    shown = "pass" if verdict == "info" else verdict  # notes alone do not make an answer less of a yes
+    console.print(f"[{STYLE[shown]}]{SYMBOL[shown]} {escape(report.get('headline') or '')}[/]")
     subject = report["subject"]
     who = f"{subject.get('display_name') or ''} <{subject.get('primary_smtp') or subject.get('query')}>"
     if report.get("sender"):
@@ -61,7 +65,9 @@ def render_report(report: dict[str, Any], console: Console, lang: str = "en", ve
         )
     else:
         console.print(f"  {escape(who)}  [dim]{escape(str(subject.get('dn') or ''))}[/]")
-    findings = sorted(report["findings"], key=lambda f: ORDER.get(f["status"], 9))
+    findings = sorted(report["findings"], key=lambda f: (ORDER.get(f["status"], 9), priority(f["check"])))
+    tenant = [f for f in findings if is_tenant_wide(f["check"])]
+    findings = [f for f in findings if not is_tenant_wide(f["check"])]
     problems = [f for f in findings if f["status"] in ("fail", "error", "warn")]
     notes = [f for f in findings if f["status"] == "info"]
     if problems:
@@ -87,7 +93,14 @@ def render_report(report: dict[str, Any], console: Console, lang: str = "en", ve
             )
         if len(certs) > 12:
             console.print(f"   [dim]… +{len(certs) - 12}[/]")
-    counts = Counter(f["status"] for f in findings)
+    tenant_problems = [f for f in tenant if f["status"] in ("fail", "error", "warn")]
+    if tenant_problems:
+        console.print(f"\n[bold]{words['tenant']}[/]")
+        for f in tenant_problems:
+            console.print(
+                f" [{STYLE[f['status']]}]{SYMBOL[f['status']]}[/] {escape(f['title'])} [dim]{f['check']}[/]"
+            )
+    counts = Counter(f["status"] for f in findings + tenant)
     tail = words["passed"].format(n=counts.get("pass", 0))
     if counts.get("skip"):
         tail += f", {counts['skip']} {words['skipped']}"
@@ -98,6 +111,42 @@ def render_report(report: dict[str, Any], console: Console, lang: str = "en", ve
                 console.print(
                     f"  [{STYLE[f['status']]}]{SYMBOL[f['status']]}[/] [dim]{f['check']}[/] {escape(f['title'])} {escape(f['detail'])}"
                 )
+
+
+# Within one severity, lead with what answers "is it published?", then the chain after it.
+_PRIORITY = (
+    "publish.ad_present",
+    "sender.lookup",
+    "publish",
+    "sync",
+    "exo",
+    "sender",
+    "trust",
+    "cert",
+    "addr",
+    "pki",
+    "advice",
+)
+
+
+def priority(check_id: str) -> int:
+    if check_id in _PRIORITY:
+        return _PRIORITY.index(check_id)
+    family = check_id.split(".", 1)[0]
+    return _PRIORITY.index(family) if family in _PRIORITY else len(_PRIORITY)
+
+
+def verdict_of_dicts(findings: list[dict[str, Any]]) -> str:
+    rank = {"pass": 0, "info": 1, "warn": 2, "fail": 3}
+    worst = max((f["status"] for f in findings if f["status"] in rank), key=rank.__getitem__, default="pass")
+    return worst
+
+
+def is_tenant_wide(check_id: str) -> bool:
+    from workers.checks import REGISTRY
+
+    spec = REGISTRY.get(check_id)
+    return spec is not None and spec.scope == "tenant"
 
 
 def _dedupe(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -161,7 +161,7 @@ class CertInfo:
     def short(self) -> str:
         """How a person recognises the certificate in a sentence."""
         who = self.emails[0] if self.emails else (self.subject_cn or self.subject)
-        return f"{who}, {self.issuer_cn}, valid until {self.not_after:%Y-%m-%d}"
+        return f"{who} ({self.issuer_cn}, {self.not_before:%Y-%m-%d} … {self.not_after:%Y-%m-%d})"
 
     @property
     def issuer_cn(self) -> str:

@@ -75,9 +75,8 @@ def chain(user: UserFacts, ctx: Context) -> Iterator[Finding]:
         names = [c.subject_cn or c.subject for c in result.path]
         ev = {"path": [c.sha256 for c in result.path], "reason": result.reason_code}
         if not result.ok:
-            yield F(
-                ctx, "trust.chain", "fail", "none", cert, ev, cert=cert.short(), error=result.error or "?"
-            )
+            key = "expired" if result.reason_code == "expired" else "none"
+            yield F(ctx, "trust.chain", "fail", key, cert, ev, cert=cert.short(), error=result.error or "?")
         elif result.needed_aia_fetch:
             yield F(ctx, "trust.chain", "warn", "aia", cert, ev, cert=cert.short(), path=" → ".join(names))
         else:
@@ -338,6 +337,18 @@ TEXTS: Texts = {
                 "Keine vertrauenswürdige Kette",
                 "{cert}: {error}",
                 "Fehlende Wurzel/Zwischen-CA in den Tenant hochladen (upload_issuing_ca) oder an die Clients verteilen.",
+            ),
+        },
+        "expired": {
+            "en": (
+                "Chain not valid at this time",
+                "{cert}: {error}",
+                "Renew the expired certificate (see cert.validity and trust.ca_health).",
+            ),
+            "de": (
+                "Kette derzeit nicht gültig",
+                "{cert}: {error}",
+                "Abgelaufenes Zertifikat erneuern (siehe cert.validity und trust.ca_health).",
             ),
         },
         "aia": {

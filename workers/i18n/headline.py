@@ -15,9 +15,13 @@ _FAIL_ORDER = (
 
 
 def headline(report: Report, user: UserFacts, sender: UserFacts | None, lang: str) -> str:
+    from workers.checks import REGISTRY
+
     de = lang == "de"
     who = user.primary_smtp or user.display
-    fails = [f for f in report.findings if f.status == "fail"]
+    # The answer is about this user; tenant-wide findings are listed apart by the renderers.
+    own = [f for f in report.findings if f.check not in REGISTRY or REGISTRY[f.check].scope != "tenant"]
+    fails = [f for f in own if f.status == "fail"]
     fails.sort(key=lambda f: _FAIL_ORDER.index(f.check) if f.check in _FAIL_ORDER else len(_FAIL_ORDER))
     if report.kind == "encrypt_to" and sender is not None:
         name = sender.external_address if sender.external else (sender.primary_smtp or sender.display)
@@ -38,10 +42,10 @@ def headline(report: Report, user: UserFacts, sender: UserFacts | None, lang: st
             if de
             else f"No — {name} cannot encrypt to {who}: {reason}."
         )
-    if report.verdict == "fail":
+    if fails:
         return f"Nein — {who}: {fails[0].title}." if de else f"No — {who}: {fails[0].title}."
-    present = next((f for f in report.findings if f.check == "publish.ad_present"), None)
-    warn = next((f for f in report.findings if f.status == "warn"), None)
+    present = next((f for f in own if f.check == "publish.ad_present"), None)
+    warn = next((f for f in own if f.status == "warn"), None)
     if present is not None and present.status == "pass":
         base = (
             f"Ja — das Zertifikat von {who} ist veröffentlicht"
@@ -50,6 +54,9 @@ def headline(report: Report, user: UserFacts, sender: UserFacts | None, lang: st
         )
     else:
         base = f"{who}: keine Fehler" if de else f"{who}: no failures"
+    flowing = next((f for f in own if f.check == "exo.cert_matches_ad" and f.status == "info"), None)
     if warn is not None:
         return base + (f", aber: {warn.title}." if de else f", but: {warn.title}.")
+    if flowing is not None:
+        return base + f" — {flowing.title}: {flowing.detail}"
     return base + "."

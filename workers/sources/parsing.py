@@ -82,6 +82,7 @@ def _to_utf8_stream(stream: BinaryIO) -> BinaryIO:
 
 def iter_ldif(path: Path) -> Iterator[tuple[str, dict[str, list[bytes]]]]:
     """Stream (dn, {lower-case attribute: [bytes]}) records; `;binary` suffixes dropped."""
+    parser: ldif.LDIFParser | None = None
     try:
         with path.open("rb") as raw:
             stream = _to_utf8_stream(raw)
@@ -101,7 +102,11 @@ def iter_ldif(path: Path) -> Iterator[tuple[str, dict[str, list[bytes]]]]:
     except LdifError:
         raise
     except Exception as exc:  # the ldif package raises ValueError and friends on bad syntax
-        raise LdifError(f"{path.name} is not valid LDIF ({_first_line(exc)})") from None
+        where = f" near line {parser.line_counter}" if parser is not None and parser.line_counter else ""
+        reason = _first_line(exc)
+        if reason == "subsection not found":  # bytes.index(b":") in the ldif package
+            reason = "a line is not 'attribute: value'"
+        raise LdifError(f"{path.name} is not valid LDIF{where} ({reason})") from None
 
 
 def _first_line(exc: BaseException) -> str:
