@@ -97,6 +97,46 @@ def build_parser() -> argparse.ArgumentParser:
         help="a short guided tour over the bundled demo tenant",
         description="Guided tour over the demo tenant.",
     )
+
+    ch = sub.add_parser(
+        "chat",
+        help="talk to the bot in the terminal (the console transport)",
+        description="Chat with the bot as USER, through the same handlers, queue and delivery as Slack and Teams.",
+    )
+    ch.add_argument(
+        "--as",
+        dest="as_user",
+        required=True,
+        metavar="USER",
+        help="who you are in the directory (address, UPN or account name)",
+    )
+    ch.add_argument(
+        "--snapshot",
+        metavar="DIR",
+        help="snapshot directory (default: $SMIME_DOCTOR_SNAPSHOT, else the demo tenant)",
+    )
+    ch.add_argument("--lang", choices=["en", "de"], help="answer language when the wording does not tell")
+    ch.add_argument(
+        "--script", metavar="FILE", help="read the lines from FILE ('-' = stdin) instead of a prompt"
+    )
+    ch.add_argument(
+        "--redis",
+        metavar="URL",
+        help="queue jobs on RQ workers via this Redis (default: $SMIME_DOCTOR_REDIS_URL, else in-process)",
+    )
+
+    wk = sub.add_parser(
+        "worker", help="run an RQ worker (queues: interactive, then bulk)", description="Run one RQ worker."
+    )
+    wk.add_argument("--redis", metavar="URL", help="default: $SMIME_DOCTOR_REDIS_URL")
+    wk.add_argument("--burst", action="store_true", help="exit when the queues are empty")
+    wk.add_argument("--name", help="worker name (default: generated)")
+
+    sub.add_parser(
+        "check-config",
+        help="validate the configuration and reach every configured service",
+        description="Validate configuration and reachability; exit 0 unless something is unusable.",
+    )
     return parser
 
 
@@ -109,6 +149,12 @@ def main(argv: list[str] | None = None) -> int:
             return run_demo()
         if args.command == "checks":
             return cmd_checks(args)
+        if args.command == "chat":
+            return cmd_chat(args)
+        if args.command == "worker":
+            return cmd_worker(args)
+        if args.command == "check-config":
+            return cmd_check_config()
         snapshot, at = open_source(args)
         if args.command == "diagnose":
             return cmd_diagnose(args, snapshot, at)
@@ -202,6 +248,32 @@ def cmd_checks(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_chat(args: argparse.Namespace) -> int:
+    from bot.console import run_chat
+    from workers.config import load_settings
+
+    settings = load_settings(snapshot=args.snapshot, redis_url=args.redis)
+    return run_chat(settings, args.as_user, args.lang, args.script)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from workers.config import load_settings
+    from workers.worker import run_worker
+
+    return run_worker(load_settings(redis_url=args.redis), burst=args.burst, name=args.name)
+
+
+def cmd_check_config() -> int:
+    from workers.config import load_settings
+    from workers.health import check_all
+
+    failed = False
+    for status, line in check_all(load_settings()):
+        print(f"{status:5} {line}")
+        failed |= status == "fail"
+    return EXIT_INPUT if failed else EXIT_OK
+
+
 def catalogue_markdown() -> str:
     from workers.checks import REGISTRY
 
@@ -219,21 +291,99 @@ def cmd_audit(args: argparse.Namespace, snapshot: Any, at: datetime) -> int:
     out: IO[str] = open(args.out, "w", encoding="utf-8", newline="") if args.out else sys.stdout  # noqa: SIM115
     summary = _Summary()
     try:
-        reports = (r.to_json() for r in engine.audit(_progress(snapshot, args)))
-        writer = {
-            "json": _audit_json,
-            "jsonl": _audit_jsonl,
-            "csv": _audit_csv,
-            "html": _audit_html,
-            "text": _audit_text,
-        }[args.format]
-        writer(out, reports, tenant, summary, at, args)
+        if args.format in ("json", "jsonl"):
+            workers = _audit_workers(args, snapshot)
+            if workers > 1:
+                lines = _parallel_lines(snapshot, engine, workers)
+            else:
+                lines = (_serialized(r.to_json()) for r in engine.audit(_progress(snapshot, args)))
+            (_audit_json if args.format == "json" else _audit_jsonl)(out, lines, tenant, summary, at, args)
+        else:
+            reports = (r.to_json() for r in engine.audit(_progress(snapshot, args)))
+            writer = {"csv": _audit_csv, "html": _audit_html, "text": _audit_text}[args.format]
+            writer(out, reports, tenant, summary, at, args)
     finally:
         engine.close()
         if args.out:
             out.close()
     failed = summary.verdicts.get("fail", 0) > 0 or any(f["status"] == "fail" for f in tenant)
     return EXIT_FAIL if failed else EXIT_OK
+
+
+# -- parallel audit (json/jsonl) ---------------------------------------------------------
+# Users are independent once the snapshot is loaded, so a large offline audit runs them in
+# forked worker processes (which inherit the engine and tenant facts) in chunks, and writes
+# the serialized reports in the original order: the output is the same bytes. Each chunk's
+# entries are sent to the worker rather than read from the inherited snapshot: touching
+# inherited objects (reference counts) would copy their memory pages into every worker.
+
+PARALLEL_MIN_USERS = 2000
+_CHUNK = 200
+_WORKER_STATE: tuple[Any, Any] | None = None  # (snapshot, engine) in a worker
+
+# (JSON text of one report, the part of it the summary needs)
+_Line = tuple[str, tuple[str, list[str], dict[str, str] | None]]
+
+
+def _audit_workers(args: argparse.Namespace, snapshot: Any) -> int:
+    """How many processes audit users: 1 unless the audit is large, offline and fork is available."""
+    import multiprocessing
+
+    wanted = os.environ.get("SMIME_DOCTOR_WORKERS")
+    count = int(wanted) if wanted and wanted.isdigit() else (os.cpu_count() or 1)
+    if (
+        args.online
+        or len(snapshot) < PARALLEL_MIN_USERS
+        or "fork" not in multiprocessing.get_all_start_methods()
+    ):
+        return 1
+    return max(1, min(count, 8))
+
+
+def _serialized(report: dict[str, Any]) -> _Line:
+    return json.dumps(report, ensure_ascii=False), _Summary.parts(report)
+
+
+def _worker_init() -> None:
+    assert _WORKER_STATE is not None
+    _WORKER_STATE[1].trust.after_fork()
+
+
+def _audit_chunk(entries: list[Any]) -> list[_Line]:
+    assert _WORKER_STATE is not None
+    snapshot, engine = _WORKER_STATE
+    return [
+        _serialized(engine.diagnose(snapshot.facts_of(e), include_tenant=False).to_json()) for e in entries
+    ]
+
+
+def _parallel_lines(snapshot: Any, engine: Any, workers: int) -> Iterator[_Line]:
+    import gc
+    import multiprocessing
+
+    global _WORKER_STATE
+    entries = list(snapshot.entries.values())
+    chunks = (entries[i : i + _CHUNK] for i in range(0, len(entries), _CHUNK))
+    _WORKER_STATE = (snapshot, engine)
+    gc.freeze()  # keep the collector from touching (and so copying) the inherited objects
+    progress = None
+    if sys.stderr.isatty():
+        from rich.progress import Progress
+
+        progress = Progress(console=Console(file=sys.stderr), transient=True)
+        progress.start()
+        task = progress.add_task("auditing", total=len(entries))
+    try:
+        with multiprocessing.get_context("fork").Pool(workers, initializer=_worker_init) as pool:
+            for lines in pool.imap(_audit_chunk, chunks):
+                yield from lines
+                if progress is not None:
+                    progress.advance(task, len(lines))
+    finally:
+        _WORKER_STATE = None
+        gc.unfreeze()
+        if progress is not None:
+            progress.stop()
 
 
 def _progress(snapshot: Any, args: argparse.Namespace) -> Iterator[Any]:
@@ -259,16 +409,29 @@ class _Summary:
         self.worst: list[dict[str, str]] = []
 
     def add(self, report: dict[str, Any]) -> dict[str, Any]:
-        self.users += 1
-        self.verdicts[report["verdict"]] += 1
-        for check_id in {f["check"] for f in report["findings"] if f["status"] in ("fail", "warn")}:
-            self.checks[check_id] += 1
+        self.add_parts(*self.parts(report))
+        return report
+
+    @staticmethod
+    def parts(report: dict[str, Any]) -> tuple[str, list[str], dict[str, str] | None]:
+        """What the summary takes from one report (small, so worker processes can send it)."""
+        checks = list({f["check"] for f in report["findings"] if f["status"] in ("fail", "warn")})
+        worst = None
         if report["verdict"] == "fail":
             s = report["subject"]
-            self.worst.append(
-                {"user": str(s.get("primary_smtp") or s.get("query")), "headline": report.get("headline", "")}
-            )
-        return report
+            worst = {
+                "user": str(s.get("primary_smtp") or s.get("query")),
+                "headline": report.get("headline", ""),
+            }
+        return report["verdict"], checks, worst
+
+    def add_parts(self, verdict: str, checks: list[str], worst: dict[str, str] | None) -> None:
+        self.users += 1
+        self.verdicts[verdict] += 1
+        for check_id in checks:
+            self.checks[check_id] += 1
+        if worst is not None:
+            self.worst.append(worst)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -281,7 +444,7 @@ class _Summary:
 
 def _audit_json(
     out: IO[str],
-    reports: Iterator[dict[str, Any]],
+    lines: Iterator[_Line],
     tenant: list[dict[str, Any]],
     summary: _Summary,
     at: datetime,
@@ -295,14 +458,15 @@ def _audit_json(
         "tenant": {"findings": tenant},
     }
     out.write(json.dumps(head, ensure_ascii=False)[:-1] + ', "reports": [\n')
-    for i, report in enumerate(reports):
-        out.write((",\n" if i else "") + json.dumps(summary.add(report), ensure_ascii=False))
+    for i, (text, parts) in enumerate(lines):
+        summary.add_parts(*parts)
+        out.write((",\n" if i else "") + text)
     out.write('\n], "summary": ' + json.dumps(summary.to_json(), ensure_ascii=False) + "}\n")
 
 
 def _audit_jsonl(
     out: IO[str],
-    reports: Iterator[dict[str, Any]],
+    lines: Iterator[_Line],
     tenant: list[dict[str, Any]],
     summary: _Summary,
     at: datetime,
@@ -320,8 +484,9 @@ def _audit_jsonl(
         )
         + "\n"
     )
-    for report in reports:
-        out.write(json.dumps(summary.add(report), ensure_ascii=False) + "\n")
+    for text, parts in lines:
+        summary.add_parts(*parts)
+        out.write(text + "\n")
 
 
 CSV_FIELDS = [

@@ -59,3 +59,89 @@ class UnknownUserError(UserLookupError):
 
 class AmbiguousUserError(UserLookupError):
     pass
+
+
+# -- live Microsoft 365 sources (Exchange Online, Graph, sign-in) --------------------------
+
+
+class SourceError(SmimeDoctorError):
+    """A live source could not give an answer; ``str()`` says which service, what step and what to do."""
+
+
+class AuthError(SourceError):
+    """Signing in as the app failed, or the service refused the app's token or permissions."""
+
+
+class ThrottledError(SourceError):
+    """A service kept throttling (429/503/504) beyond the retry budget."""
+
+
+class MalformedResponseError(SourceError):
+    """A service answered with something that is not the documented wire format."""
+
+
+class ExchangeError(SourceError):
+    """Exchange Online refused a cmdlet; ``code`` and ``exception_type`` come from ``error.details``."""
+
+    def __init__(self, message: str, *, cmdlet: str = "", code: str = "", exception_type: str = "") -> None:
+        super().__init__(message)
+        self.cmdlet = cmdlet
+        self.code = code
+        self.exception_type = exception_type
+
+
+class RecipientNotFoundError(ExchangeError):
+    """The identity named no Exchange Online recipient."""
+
+
+class SyncedRecipientWriteError(ExchangeError):
+    """Exchange Online refuses to change a directory-synced recipient: the fix belongs in on-premises AD."""
+
+
+class GraphError(SourceError):
+    """Microsoft Graph refused a request; ``code`` is Graph's ``error.code``."""
+
+    def __init__(self, message: str, *, code: str = "", status: int = 0) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
+class TransientError(SmimeDoctorError):
+    """A source or service failed in a way that may pass (timeout, throttling, restart): retry."""
+
+
+class ServiceUnavailable(SmimeDoctorError):
+    """The queue (Redis) cannot be reached: the asker should try again shortly."""
+
+
+class AdError(SmimeDoctorError):
+    """Active Directory could not answer or refused a request."""
+
+
+class AdConnectionError(AdError):
+    """No domain controller could be reached (or one went away mid-operation)."""
+
+
+class AdAuditInterrupted(AdConnectionError):
+    """A paged read stopped part-way; `delivered` entries had been handed out before it did."""
+
+    def __init__(self, message: str, delivered: int) -> None:
+        super().__init__(message)
+        self.delivered = delivered
+
+
+class AdAuthError(AdError):
+    """The service account's bind was refused (wrong password, locked, expired, disabled)."""
+
+
+class AdPermissionError(AdError):
+    """The service account lacks a right; the sentence names it."""
+
+
+class AdWriteConflict(AdError):
+    """The object changed since it was read, so a write was refused."""
+
+
+class AdWriteError(AdError):
+    """AD refused a write for another reason (constraint, schema, object gone)."""

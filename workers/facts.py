@@ -179,10 +179,12 @@ class UserFacts:
     def addresses(self) -> list[str]:
         """U in CHECKS.md: primary SMTP, secondary smtp: values, AD mail (original case)."""
         out: list[str] = []
+        seen: set[str] = set()  # lower-case forms of out
 
         def add(a: str | None) -> None:
-            if a and a.lower() not in {x.lower() for x in out}:
+            if a and a.lower() not in seen:
                 out.append(a)
+                seen.add(a.lower())
 
         add(self.primary_smtp)
         proxies: list[str] = []

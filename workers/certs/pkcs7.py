@@ -9,7 +9,10 @@ adds: SMIMECapabilities and the marker of the default encryption certificate
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
+from typing import TypeVar
 
 from asn1crypto import cms
 from asn1crypto import core as asn1_core
@@ -69,10 +72,11 @@ def parse_pkcs7(data: bytes) -> Pkcs7Blob:
             for attr in attrs:
                 oid = attr["type"].dotted
                 values = attr["values"]
+                # A malformed optional attribute is ignored: it must not hide the certificates.
                 if oid == OID_SMIME_CAPABILITIES and caps is None:
-                    caps = _capabilities(values)
+                    caps = _optional(_capabilities, values)
                 elif oid in (OID_SMIME_ENCRYPTION_KEY_PREFERENCE, OID_MS_ENCRYPTION_KEY_PREFERENCE):
-                    found = _marker(oid, values)
+                    found = _optional(partial(_marker, oid), values)
                     if found is not None and (marker is None or oid == OID_SMIME_ENCRYPTION_KEY_PREFERENCE):
                         marker = found
         has_signers = len(signer_infos) > 0
@@ -98,6 +102,17 @@ def _original_bytes(value: asn1_core.Asn1Value) -> bytes:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:160] if text else type(exc).__name__
+
+
+_T = TypeVar("_T")
+
+
+def _optional(decode: Callable[[asn1_core.SetOf], _T | None], values: asn1_core.SetOf) -> _T | None:
+    """Decode one signed attribute's values; None when they are not what the attribute holds."""
+    try:
+        return decode(values)
+    except Exception:  # asn1crypto raises ValueError, TypeError, KeyError... on junk
+        return None
 
 
 def _capabilities(values: asn1_core.SetOf) -> tuple[str, ...]:

@@ -46,7 +46,7 @@ from pyhanko_certvalidator.errors import (
 from pyhanko_certvalidator.path import ValidationPath
 from pyhanko_certvalidator.policy_decl import DisallowWeakAlgorithmsPolicy
 
-from workers.certs.x509 import CertInfo, parse_certificate
+from workers.certs.x509 import CertInfo, loaded_certificate, parse_certificate
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,10 @@ _FAST_HASHES = frozenset({"sha1", "sha224", "sha256", "sha384", "sha512"})
 _FAST_RSA_BITS = 1024
 _TOLERANCE = timedelta(seconds=1)  # pyhanko's default validity tolerance
 _CACHE_MAX = 500_000
+# Leaf results are rarely asked twice (a leaf belongs to one user) but each holds the
+# leaf's CertInfo: a 100,000-user audit would keep every certificate alive. Chains stay
+# cached (_CACHE_MAX), and the fast path recomputes a dropped leaf result cheaply.
+_RESULTS_MAX = 4096
 _CONTEXTS_MAX = 64
 
 REASON_CODES = (
@@ -229,7 +233,7 @@ class TrustStore:
             result = PathResult(
                 False, (), None, f"path validation failed unexpectedly ({exc})", False, "other"
             )
-        if len(self._results) >= _CACHE_MAX:
+        if len(self._results) >= _RESULTS_MAX:
             self._results.clear()
         self._results[key] = result
         return result
@@ -248,6 +252,11 @@ class TrustStore:
             self._loop.close()
         self._backends.clear()
         self._loop = None
+
+    def after_fork(self) -> None:
+        """In a forked child: leave the parent's event loop alone (its selector is shared)."""
+        self._loop = None
+        self._backends = []
 
     def __enter__(self) -> TrustStore:
         return self
@@ -391,7 +400,7 @@ class TrustStore:
         if leaf.signature_hash not in _FAST_HASHES:
             return None
         try:
-            cert = x509.load_der_x509_certificate(leaf.der)
+            cert = loaded_certificate(leaf.der)
             for ext in cert.extensions:
                 oid = ext.oid.dotted_string
                 if (ext.critical and oid not in _FAST_CRITICAL_OK) or oid in _SLOW_LEAF_EXTENSIONS:

@@ -33,6 +33,7 @@ OID_MS_TEMPLATE_V2 = "1.3.6.1.4.1.311.21.7"
 OID_MS_TEMPLATE_V1 = "1.3.6.1.4.1.311.20.2"
 OID_SMTP_UTF8_MAILBOX = "1.3.6.1.5.5.7.8.9"
 OID_SMIME_BR_PREFIX = "2.23.140.1.5."
+_OID_MS_TEMPLATE_V2 = x509.ObjectIdentifier(OID_MS_TEMPLATE_V2)
 
 # Symmetric algorithms in SMIMECapabilities that are considered weak today.
 WEAK_SMIME_CAPABILITIES = {
@@ -175,15 +176,13 @@ def _utc(dt: datetime) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
-def _ext(cert: x509.Certificate, oid: x509.ObjectIdentifier) -> x509.ExtensionType | None:
-    try:
-        return cert.extensions.get_extension_for_oid(oid).value
-    except x509.ExtensionNotFound:
-        return None
+# Extension values by OID. cryptography refuses duplicate extensions, so this is what
+# get_extension_for_oid would find, without a linear search (and new objects) per lookup.
+_Exts = dict[x509.ObjectIdentifier, x509.ExtensionType]
 
 
-def _raw_ext(cert: x509.Certificate, dotted: str) -> bytes | None:
-    value = _ext(cert, x509.ObjectIdentifier(dotted))
+def _raw_ext(exts: _Exts, dotted: str) -> bytes | None:
+    value = exts.get(x509.ObjectIdentifier(dotted))
     return value.value if isinstance(value, x509.UnrecognizedExtension) else None
 
 
@@ -219,6 +218,7 @@ def _smtputf8_mailboxes(san: x509.SubjectAlternativeName) -> tuple[str, ...]:
     return tuple(out)
 
 
+@lru_cache(maxsize=256)  # a tenant has a handful of distinct capability lists
 def _smime_capabilities(raw: bytes | None) -> tuple[str, ...] | None:
     if raw is None:
         return None
@@ -236,6 +236,7 @@ def _smime_capabilities(raw: bytes | None) -> tuple[str, ...] | None:
         return ()
 
 
+@lru_cache(maxsize=256)  # and a handful of templates
 def _template(raw_v2: bytes | None, raw_v1: bytes | None) -> tuple[str | None, str | None]:
     oid = name = None
     if raw_v2 is not None:
@@ -257,9 +258,9 @@ def _template(raw_v2: bytes | None, raw_v1: bytes | None) -> tuple[str | None, s
     return oid, name
 
 
-def _urls(cert: x509.Certificate) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+def _urls(exts: _Exts) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     crl: list[str] = []
-    cdp = _ext(cert, ExtensionOID.CRL_DISTRIBUTION_POINTS)
+    cdp = exts.get(ExtensionOID.CRL_DISTRIBUTION_POINTS)
     if isinstance(cdp, x509.CRLDistributionPoints):
         for dp in cdp:
             for name in dp.full_name or []:
@@ -267,7 +268,7 @@ def _urls(cert: x509.Certificate) -> tuple[tuple[str, ...], tuple[str, ...], tup
                     crl.append(name.value)
     ocsp: list[str] = []
     issuers: list[str] = []
-    aia = _ext(cert, ExtensionOID.AUTHORITY_INFORMATION_ACCESS)
+    aia = exts.get(ExtensionOID.AUTHORITY_INFORMATION_ACCESS)
     if isinstance(aia, x509.AuthorityInformationAccess):
         for desc in aia:
             if isinstance(desc.access_location, x509.UniformResourceIdentifier):
@@ -285,8 +286,32 @@ def _name_text(name: x509.Name) -> str:
         return repr(name)
 
 
+_ISSUER_TEXTS: dict[bytes, str] = {}  # a tenant's leaves share a handful of issuer names
+
+
+def _issuer_text(issuer_der: bytes, issuer: x509.Name) -> str:
+    text = _ISSUER_TEXTS.get(issuer_der)
+    if text is None:
+        text = _name_text(issuer)
+        if len(_ISSUER_TEXTS) < 4096:
+            _ISSUER_TEXTS[issuer_der] = text
+    return text
+
+
 def _attrs(name: x509.Name, oid: x509.ObjectIdentifier) -> tuple[str, ...]:
     return tuple(str(a.value) for a in name.get_attributes_for_oid(oid))
+
+
+# The few most recently parsed certificates as cryptography objects: path validation
+# needs a user's leaves again right after their values were parsed.
+_RECENT: dict[bytes, x509.Certificate] = {}
+_RECENT_MAX = 64
+
+
+def loaded_certificate(der: bytes) -> x509.Certificate:
+    """``x509.load_der_x509_certificate(der)``, reusing a recently parsed object."""
+    cert = _RECENT.get(der)
+    return cert if cert is not None else x509.load_der_x509_certificate(der)
 
 
 @lru_cache(maxsize=4096)
@@ -296,7 +321,11 @@ def parse_certificate(der: bytes) -> CertInfo:
         raise CertificateError("empty value where a certificate was expected")
     try:
         cert = x509.load_der_x509_certificate(der)
-        return _facts(cert, der)
+        info = _facts(cert, der)
+        if len(_RECENT) >= _RECENT_MAX:
+            del _RECENT[next(iter(_RECENT))]
+        _RECENT[der] = cert
+        return info
     except CertificateError:
         raise
     except Exception as exc:  # cryptography raises ValueError and friends for malformed DER
@@ -322,11 +351,13 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _facts(cert: x509.Certificate, der: bytes) -> CertInfo:
-    exts = cert.extensions  # forces extension parsing; malformed extensions raise here
-    del exts
-    eku_ext = _ext(cert, ExtensionOID.EXTENDED_KEY_USAGE)
+    # cert.extensions forces extension parsing (malformed extensions raise here); the
+    # subject and issuer are read once too, each access builds a new Name.
+    exts: _Exts = {e.oid: e.value for e in cert.extensions}
+    subject, issuer = cert.subject, cert.issuer
+    eku_ext = exts.get(ExtensionOID.EXTENDED_KEY_USAGE)
     eku = tuple(o.dotted_string for o in eku_ext) if isinstance(eku_ext, x509.ExtendedKeyUsage) else None
-    ku_ext = _ext(cert, ExtensionOID.KEY_USAGE)
+    ku_ext = exts.get(ExtensionOID.KEY_USAGE)
     key_usage: frozenset[str] | None = None
     if isinstance(ku_ext, x509.KeyUsage):
         flags = {f for f in _KEY_USAGE_FLAGS if getattr(ku_ext, f)}
@@ -336,40 +367,41 @@ def _facts(cert: x509.Certificate, der: bytes) -> CertInfo:
             if ku_ext.decipher_only:
                 flags.add("decipher_only")
         key_usage = frozenset(flags)
-    san_ext = _ext(cert, ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
+    san_ext = exts.get(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
     san_emails: tuple[str, ...] = ()
     utf8: tuple[str, ...] = ()
     if isinstance(san_ext, x509.SubjectAlternativeName):
         san_emails = tuple(san_ext.get_values_for_type(x509.RFC822Name))
         utf8 = _smtputf8_mailboxes(san_ext)
-    bc = _ext(cert, ExtensionOID.BASIC_CONSTRAINTS)
-    ski_ext = _ext(cert, ExtensionOID.SUBJECT_KEY_IDENTIFIER)
-    aki_ext = _ext(cert, ExtensionOID.AUTHORITY_KEY_IDENTIFIER)
-    pol = _ext(cert, ExtensionOID.CERTIFICATE_POLICIES)
+    bc = exts.get(ExtensionOID.BASIC_CONSTRAINTS)
+    ski_ext = exts.get(ExtensionOID.SUBJECT_KEY_IDENTIFIER)
+    aki_ext = exts.get(ExtensionOID.AUTHORITY_KEY_IDENTIFIER)
+    pol = exts.get(ExtensionOID.CERTIFICATE_POLICIES)
     key_type, key_size, curve, spki = _key_facts(cert)
-    crl, ocsp, issuers = _urls(cert)
+    crl, ocsp, issuers = _urls(exts)
     template_oid, template_name = _template(
-        _raw_ext(cert, OID_MS_TEMPLATE_V2), _raw_ext(cert, OID_MS_TEMPLATE_V1)
+        _raw_ext(exts, OID_MS_TEMPLATE_V2), _raw_ext(exts, OID_MS_TEMPLATE_V1)
     )
-    parsed_template = _ext(cert, x509.ObjectIdentifier(OID_MS_TEMPLATE_V2))
+    parsed_template = exts.get(_OID_MS_TEMPLATE_V2)
     if isinstance(parsed_template, x509.MSCertificateTemplate):  # cryptography >= 41 decodes it itself
         template_oid = parsed_template.template_id.dotted_string
     sig_oid = cert.signature_algorithm_oid.dotted_string
-    cns = _attrs(cert.subject, NameOID.COMMON_NAME)
-    subject_text = _name_text(cert.subject)
-    issuer_text = _name_text(cert.issuer)
+    cns = _attrs(subject, NameOID.COMMON_NAME)
+    subject_text = _name_text(subject)
+    issuer_der = issuer.public_bytes()
+    issuer_text = _issuer_text(issuer_der, issuer)
     return CertInfo(
         der=der,
         sha256=hashlib.sha256(der).hexdigest(),
         subject=subject_text,
         issuer=issuer_text,
-        issuer_der=cert.issuer.public_bytes(),
+        issuer_der=issuer_der,
         serial=format(cert.serial_number, "x"),
         serial_number=cert.serial_number,
         not_before=_utc(cert.not_valid_before_utc),
         not_after=_utc(cert.not_valid_after_utc),
         subject_cn=cns[0] if cns else None,
-        subject_emails=_attrs(cert.subject, NameOID.EMAIL_ADDRESS),
+        subject_emails=_attrs(subject, NameOID.EMAIL_ADDRESS),
         san_emails=san_emails,
         san_utf8_emails=utf8,
         eku=eku,
@@ -385,13 +417,13 @@ def _facts(cert: x509.Certificate, der: bytes) -> CertInfo:
         path_length=bc.path_length if isinstance(bc, x509.BasicConstraints) else None,
         template_oid=template_oid,
         template_name=template_name,
-        smime_capabilities=_smime_capabilities(_raw_ext(cert, OID_SMIME_CAPABILITIES)),
+        smime_capabilities=_smime_capabilities(_raw_ext(exts, OID_SMIME_CAPABILITIES)),
         crl_urls=crl,
         ocsp_urls=ocsp,
         ca_issuer_urls=issuers,
         policy_oids=tuple(p.policy_identifier.dotted_string for p in pol)
         if isinstance(pol, x509.CertificatePolicies)
         else (),
-        self_issued=cert.subject == cert.issuer,
+        self_issued=subject == issuer,
         public_key_der=spki,
     )

@@ -32,13 +32,27 @@ NON_SMIME_TEMPLATES = {
 
 
 def distinct_certs(user: UserFacts) -> list[tuple[CertInfo, list[str]]]:
-    """Each end-entity certificate once, with every location it is published in."""
+    """Each end-entity certificate once, with every location it is published in.
+
+    About twenty checks ask this of the same user, so the answer is kept on the user for
+    as long as its values are the same (immutable) objects.
+    """
+    values = tuple(user.values)
+    cached = user.__dict__.get("_distinct_certs")
+    if (
+        cached is not None
+        and len(cached[0]) == len(values)
+        and all(a is b for a, b in zip(cached[0], values, strict=True))
+    ):
+        return list(cached[1])
     seen: dict[str, tuple[CertInfo, list[str]]] = {}
     for value, cert in user.certificates():
         entry = seen.setdefault(cert.sha256, (cert, []))
         if value.location not in entry[1]:
             entry[1].append(value.location)
-    return list(seen.values())
+    result = list(seen.values())
+    user.__dict__["_distinct_certs"] = (values, result)
+    return list(result)
 
 
 def valid_encryption_certs(user: UserFacts, now: datetime) -> list[CertInfo]:

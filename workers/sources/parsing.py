@@ -11,10 +11,10 @@ import io
 import json
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import ldif
 
@@ -22,6 +22,7 @@ from workers.certs.encoding import decode_byte_list
 from workers.errors import EncodingError, JsonExportError, LdifError
 from workers.facts import AdUser, CertTemplate, EntraUser, ExoRecipient
 
+_T = TypeVar("_T")
 _DOTNET_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$", re.ASCII)
 _GENERALIZED_TIME = re.compile(r"\d{14}(\.\d+)?Z?", re.ASCII)
 
@@ -68,16 +69,21 @@ CERT_ATTRS = {"usercertificate": "ad.userCertificate", "usersmimecertificate": "
 
 
 def _to_utf8_stream(stream: BinaryIO) -> BinaryIO:
-    """ldifde -u writes UTF-16 with a BOM; the LDIF parser wants bytes in an ASCII superset."""
-    head = stream.read(2)
-    if head in (b"\xff\xfe", b"\xfe\xff"):
+    """ldifde -u writes UTF-16 with a BOM; the LDIF parser wants bytes in an ASCII superset.
+
+    UTF-8 (the usual case) is read from ``stream`` itself, after any BOM, not copied into
+    memory: an export of 100,000 users with certificates is hundreds of MB.
+    """
+    head = stream.read(3)
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
         text = (head + stream.read()).decode("utf-16")
         return io.BytesIO(text.encode("utf-8"))
-    rest = stream.read()
-    data = head + rest
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    return io.BytesIO(data)
+    if head != b"\xef\xbb\xbf":
+        if stream.seekable():
+            stream.seek(0)
+        else:
+            return io.BytesIO(head + stream.read())
+    return stream
 
 
 def iter_ldif(path: Path) -> Iterator[tuple[str, dict[str, list[bytes]]]]:
@@ -159,7 +165,7 @@ def ad_cert_values(attrs: dict[str, list[bytes]]) -> list[tuple[str, bytes]]:
 
 
 def template_from_ldif(dn: str, attrs: dict[str, list[bytes]]) -> CertTemplate:
-    period = attrs.get("pkiexpirationperiod", [b""])[0]
+    period = (attrs.get("pkiexpirationperiod") or [b""])[0]  # an attribute may come with no value
     days = None
     if len(period) == 8:
         days = -int.from_bytes(period, "little", signed=True) / 10_000_000 / 86_400
@@ -193,6 +199,114 @@ def load_json_records(path: Path) -> list[dict[str, Any]]:
         data = [data]  # ConvertTo-Json writes a single object for a one-element result
     if not isinstance(data, list):
         raise JsonExportError(f"{path.name} holds {type(data).__name__}, expected an array of objects")
+    return [r for r in data if isinstance(r, dict)]
+
+
+def map_json_records(path: Path, convert: Callable[[dict[str, Any]], _T]) -> list[_T]:
+    """``[convert(r) for r in load_json_records(path)]`` without ever holding the parsed file.
+
+    An Exchange Online export of 100,000 recipients is hundreds of MB, mostly certificates
+    as integer arrays; as one Python tree that is several GB. So the records of the array
+    (top level, or the ``value`` member) are decoded and converted one at a time. Anything
+    but that plain shape (or a syntax error) is left to the whole-file parse, so results and
+    error messages stay exactly those of :func:`load_json_records`.
+    """
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise JsonExportError(f"cannot read {path.name}: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return [convert(r) for r in _records_of(parse_json_bytes(raw, path.name), path.name)]
+    del raw
+    streamed = _stream_records(text, convert)
+    if streamed is not None:
+        return streamed
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:  # as parse_json_bytes words it
+        raise JsonExportError(f"{path.name} is not valid JSON ({_first_line(exc)})") from None
+    return [convert(r) for r in _records_of(data, path.name)]
+
+
+_WS = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
+
+
+def _stream_records(text: str, convert: Callable[[dict[str, Any]], _T]) -> list[_T] | None:
+    """Converted records of ``[...]`` or ``{..., "value": [...], ...}``; None for anything else."""
+    decode = _DECODER.raw_decode
+
+    def skip(pos: int) -> int:  # past whitespace (the pattern always matches)
+        m = _WS.match(text, pos)
+        return m.end() if m else pos
+
+    try:
+        pos = skip(0)
+        in_object = text[pos] == "{"
+        if in_object:
+            pos = skip(pos + 1)
+            while True:  # members before "value"
+                if text[pos] != '"':
+                    return None
+                key, pos = decode(text, pos)
+                pos = skip(pos)
+                if text[pos] != ":":
+                    return None
+                pos = skip(pos + 1)
+                if key == "value" and text[pos] == "[":
+                    break
+                _, pos = decode(text, pos)
+                pos = skip(pos)
+                if text[pos] != ",":
+                    return None
+                pos = skip(pos + 1)
+        elif text[pos] != "[":
+            return None
+        out: list[_T] = []
+        pos = skip(pos + 1)
+        if text[pos] == "]":
+            pos += 1
+        else:
+            while True:
+                item, pos = decode(text, pos)
+                if isinstance(item, dict):
+                    out.append(convert(item))
+                pos = skip(pos)
+                if text[pos] == "]":
+                    pos += 1
+                    break
+                if text[pos] != ",":
+                    return None
+                pos = skip(pos + 1)
+        pos = skip(pos)
+        if in_object:
+            while text[pos] == ",":  # members after "value": one more "value" would win
+                pos = skip(pos + 1)
+                if text[pos] != '"':
+                    return None
+                key, pos = decode(text, pos)
+                pos = skip(pos)
+                if key == "value" or text[pos] != ":":
+                    return None
+                _, pos = decode(text, skip(pos + 1))
+                pos = skip(pos)
+            if text[pos] != "}":
+                return None
+            pos = skip(pos + 1)
+        return out if pos == len(text) else None
+    except (ValueError, RecursionError, IndexError):
+        return None
+
+
+def _records_of(data: Any, name: str) -> list[dict[str, Any]]:
+    if isinstance(data, dict) and isinstance(data.get("value"), list):
+        data = data["value"]
+    elif isinstance(data, dict):
+        data = [data]  # ConvertTo-Json writes a single object for a one-element result
+    if not isinstance(data, list):
+        raise JsonExportError(f"{name} holds {type(data).__name__}, expected an array of objects")
     return [r for r in data if isinstance(r, dict)]
 
 
@@ -273,13 +387,43 @@ def exo_cert_values(record: dict[str, Any]) -> list[tuple[str, bytes | EncodingE
         value = record.get(prop)
         if value is None:
             continue
-        items = value if isinstance(value, list) and not all(isinstance(b, int) for b in value) else [value]
+        items = value if isinstance(value, list) and not _all_ints(value) else [value]
         for item in items:
             try:
-                out.extend((loc, b) for b in decode_byte_list(item))
+                out.extend((loc, b) for b in _byte_list(item))
             except EncodingError as exc:
+                # kept for its message only: without the traceback, which would keep the
+                # caller frames (and the whole export text being streamed) alive
+                exc.__traceback__ = exc.__context__ = None
                 out.append((loc, exc))
     return out
+
+
+# ConvertTo-Json writes a certificate as ~1,500 integers; checking them one by one in
+# Python dominated loading an export. The type set is collected at C speed instead, and
+# anything unusual takes the general path, so the result is the same.
+_INT_TYPES = frozenset({int, bool})
+_NOT_INT_TYPES = frozenset({str, float, list, dict, type(None)})
+
+
+def _all_ints(value: list[Any]) -> bool:
+    """all(isinstance(b, int) for b in value), fast for JSON values."""
+    types = set(map(type, value))
+    if types <= _INT_TYPES:
+        return True
+    if types <= _INT_TYPES | _NOT_INT_TYPES:
+        return False
+    return all(isinstance(b, int) for b in value)
+
+
+def _byte_list(item: Any) -> list[bytes]:
+    """decode_byte_list(item), with a fast path for a flat array of integers 0-255."""
+    if type(item) is list and item and set(map(type, item)) == {int}:
+        try:
+            return [bytes(item)]
+        except ValueError:  # out of range: decode_byte_list words the error
+            pass
+    return decode_byte_list(item)
 
 
 def entra_from_json(record: dict[str, Any]) -> EntraUser:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from workers.certs.encoding import decode_bytes
 from workers.certs.sst import read_sst
@@ -40,6 +40,7 @@ FILES = {
     "meta": "snapshot.json",
 }
 GRACE_MINUTES_EXTRA = 30
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -67,8 +68,10 @@ class Snapshot:
         self.meta = self._load_meta()
         self.tenant = TenantFacts(available=set(self.available))
         self.entries: dict[str, _Entry] = {}
-        self._names: dict[str, set[str]] = {}
-        self._display: dict[str, set[str]] = {}
+        # name -> user key, or the set of keys when several users share it (rare; a set
+        # per name would be most of the index's memory in a large tenant)
+        self._names: dict[str, str | set[str]] = {}
+        self._display: dict[str, str | set[str]] = {}
         self._load_tenant()
         self._load_users()
 
@@ -179,18 +182,14 @@ class Snapshot:
 
     # -- users ----------------------------------------------------------------------
     def _load_users(self) -> None:
-        entra_records = [parsing.entra_from_json(r) for r in self._records("entra")]
-        exo_raw = self._records("exo")
+        entra_records = self._converted("entra", parsing.entra_from_json)
+        exo_items = self._converted("exo", _exo_item)
         entra_by = _Index()
         for e in entra_records:
             entra_by.add(e, [e.id, e.immutable_id, e.upn, e.mail, *_smtp(e.proxy_addresses)])
         exo_by = _Index()
-        exo_items: list[tuple[ExoRecipient, list[tuple[str, bytes | EncodingError]]]] = []
-        for r in exo_raw:
-            rec = parsing.exo_from_json(r)
-            exo_items.append((rec, parsing.exo_cert_values(r)))
+        for rec, _ in exo_items:
             exo_by.add(rec, [rec.external_id, rec.upn, rec.primary_smtp, *_smtp(rec.email_addresses)])
-        del exo_raw
         used_exo: set[int] = set()
         used_entra: set[int] = set()
         scope_attr = str((self.tenant.sync_scope or {}).get("attribute", "")).lower()
@@ -207,7 +206,8 @@ class Snapshot:
                     entry.entra = entra_records[entra]
                 exo_idx = exo_by.first(used_exo, [entry.entra.id if entry.entra else None], addrs, [ad.upn])
                 if exo_idx is not None:
-                    entry.exo, entry.exo_values = exo_items[exo_idx]
+                    entry.exo, exo_values = exo_items[exo_idx]
+                    entry.exo_values = _shared_bytes(exo_values, entry.ad_values)
                 self._add(entry)
         for i, (rec, values) in enumerate(exo_items):
             if i in used_exo:
@@ -227,8 +227,9 @@ class Snapshot:
                 self._add(_Entry(key=self._unique_key(e.upn or e.mail or e.id or f"entra-{i}"), entra=e))
         self._tenant_indexes()
 
-    def _records(self, name: str) -> list[dict[str, Any]]:
-        return parsing.load_json_records(self.path / FILES[name]) if name in self.available else []
+    def _converted(self, name: str, convert: Callable[[dict[str, Any]], _T]) -> list[_T]:
+        """Records of a JSON export, each converted as soon as it is read (memory stays small)."""
+        return parsing.map_json_records(self.path / FILES[name], convert) if name in self.available else []
 
     def _unique_key(self, base: str) -> str:
         key, n = base, 2
@@ -242,17 +243,17 @@ class Snapshot:
         if entry.ad:
             a = entry.ad
             names += [a.sam, a.upn, a.mail, a.object_guid, a.dn, *_smtp(a.proxy_addresses)]
-            self._display.setdefault((a.display_name or "").lower(), set()).add(entry.key)
+            _index_add(self._display, (a.display_name or "").lower(), entry.key)
         if entry.exo:
             x = entry.exo
             names += [x.primary_smtp, x.upn, x.alias, *_smtp(x.email_addresses)]
-            self._display.setdefault((x.display_name or "").lower(), set()).add(entry.key)
+            _index_add(self._display, (x.display_name or "").lower(), entry.key)
         if entry.entra:
             e = entry.entra
             names += [e.upn, e.mail, e.id, *_smtp(e.proxy_addresses)]
         for n in names:
             if n:
-                self._names.setdefault(n.lower(), set()).add(entry.key)
+                _index_add(self._names, n.lower(), entry.key)
         for addr in [n for n in names if n and "@" in n]:
             self.tenant.tenant_domains.add(addr.rsplit("@", 1)[1].lower())
 
@@ -299,7 +300,7 @@ class Snapshot:
         if q.lower().startswith("smtp:"):
             lookups.append(q[5:].lower())
         for name in lookups:
-            keys = self._names.get(name) or (self._display.get(name) if name else None)
+            keys = _index_get(self._names, name) or (_index_get(self._display, name) if name else None)
             if keys and len(keys) == 1:
                 return next(iter(keys))
             if keys:
@@ -318,7 +319,12 @@ class Snapshot:
         return f"{facts.display} <{facts.primary_smtp or key}>"
 
     def user(self, key: str) -> UserFacts:
-        entry = self.entries[key]
+        return self.facts_of(self.entries[key])
+
+    @staticmethod
+    def facts_of(entry: _Entry) -> UserFacts:
+        """The user's facts from a loaded entry (also in a worker process that was sent it)."""
+        key = entry.key
         facts = UserFacts(key=key, ad=entry.ad, exo=entry.exo, entra=entry.entra)
         counters: dict[str, int] = {}
         for loc, raw in [*entry.ad_values, *entry.exo_values]:
@@ -377,6 +383,36 @@ class _Index:
                         used.add(pos)
                         return pos
         return None
+
+
+def _index_add(index: dict[str, str | set[str]], name: str, key: str) -> None:
+    found = index.get(name)
+    if found is None:
+        index[name] = key
+    elif isinstance(found, str):
+        if found != key:
+            index[name] = {found, key}
+    else:
+        found.add(key)
+
+
+def _index_get(index: dict[str, str | set[str]], name: str) -> set[str] | None:
+    found = index.get(name)
+    return {found} if isinstance(found, str) else found
+
+
+def _shared_bytes(
+    exo_values: list[tuple[str, bytes | EncodingError]], ad_values: list[tuple[str, bytes]]
+) -> list[tuple[str, bytes | EncodingError]]:
+    """EXO values with a synced copy replaced by the equal AD bytes object (kept once in memory)."""
+    if not ad_values:
+        return exo_values
+    ad = {raw: raw for _, raw in ad_values}
+    return [(loc, ad.get(raw, raw) if isinstance(raw, bytes) else raw) for loc, raw in exo_values]
+
+
+def _exo_item(record: dict[str, Any]) -> tuple[ExoRecipient, list[tuple[str, bytes | EncodingError]]]:
+    return parsing.exo_from_json(record), parsing.exo_cert_values(record)
 
 
 def _smtp(addresses: list[str]) -> list[str]:

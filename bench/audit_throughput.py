@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""Audit throughput: `smime-doctor audit` over a synthetic snapshot, against a parse-only baseline.
+
+Generates (or reuses from bench/.data/) a snapshot of N users (bench/synth.py), then, in
+this one run and each in its own subprocess:
+
+- audit:    ``smime-doctor audit --snapshot DIR --format jsonl --out /dev/null --at <fixed>``;
+            wall time and peak RSS of that process;
+- baseline: every distinct certificate of the snapshot, pre-extracted to a flat file at
+            generation time, loaded once with ``cryptography`` (load DER, walk the
+            extensions, public key) — the bare cost any audit has to pay.
+
+Prints ``audit/baseline`` and the audit's peak RSS and ends with exactly one BENCH line.
+Target: ratio <= 3 and peak RSS <= 2 GiB at 100,000 users.
+
+Usage: ``.venv/bin/python bench/audit_throughput.py [--users N | --quick] [--data DIR]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+sys.path.insert(0, str(BENCH))
+
+import synth  # noqa: E402
+
+TARGET_RATIO = 3.0
+TARGET_RSS_MIB = 2048
+POLL_S = 0.05
+
+BASELINE = r"""
+import struct, sys, time
+from cryptography import x509
+data = open(sys.argv[1], "rb").read()
+t0 = time.perf_counter()
+pos = n = 0
+while pos < len(data):
+    (size,) = struct.unpack_from(">I", data, pos)
+    cert = x509.load_der_x509_certificate(data[pos + 4 : pos + 4 + size])
+    for ext in cert.extensions:
+        ext.value
+    cert.public_key()
+    pos += 4 + size
+    n += 1
+print(n, time.perf_counter() - t0)
+"""
+
+
+def snapshot_dir(data: Path, users: int) -> Path:
+    """The cached snapshot for ``users``, generated when missing or made by another generator version."""
+    target = data / f"users-{users}-v{synth.GENERATOR_VERSION}"
+    meta = target / "snapshot.json"
+    if meta.is_file():
+        found = json.loads(meta.read_text())
+        if found.get("generator_version") == synth.GENERATOR_VERSION and found.get("users") == users:
+            return target
+    if target.exists():
+        shutil.rmtree(target)
+    print(f"generating {users} users into {target} (not measured) ...", flush=True)
+    t0 = time.perf_counter()
+    synth.generate(target, users)
+    print(f"  generated in {time.perf_counter() - t0:.0f} s", flush=True)
+    return target
+
+
+def run_measured(cmd: list[str]) -> tuple[float, float, int]:
+    """(wall seconds, peak memory in MiB, exit code) of a subprocess.
+
+    Memory is polled: the process's RSS, or, once it has forked workers (which share the
+    loaded snapshot copy-on-write), the sum of PSS over it and its children, which counts
+    shared pages once (summed RSS would count them once per process).
+    """
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    ps = psutil.Process(proc.pid)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            children = ps.children(recursive=True)
+            if children:
+                peak = max(peak, sum(_pss(p) for p in [ps, *children]))
+            else:
+                peak = max(peak, ps.memory_info().rss)
+        except psutil.Error:
+            pass
+        time.sleep(POLL_S)
+    wall = time.perf_counter() - t0
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if proc.returncode not in (0, 1):
+        sys.exit(f"audit failed with exit code {proc.returncode}:\n{err}")
+    return wall, peak / 2**20, proc.returncode
+
+
+def _pss(proc: psutil.Process) -> int:
+    """Proportional set size (Linux smaps_rollup), RSS where that is not available."""
+    try:
+        with open(f"/proc/{proc.pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return int(proc.memory_info().rss)
+    except psutil.Error:
+        return 0
+
+
+def run_baseline(certs: Path) -> tuple[float, int]:
+    """(seconds, certificates) for the parse-only baseline, timed like the audit: whole process."""
+    t0 = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-c", BASELINE, str(certs)], check=True, capture_output=True, text=True
+    ).stdout.split()
+    return time.perf_counter() - t0, int(out[0])
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    p.add_argument("--users", type=int, default=100_000, help="number of users (default 100000)")
+    p.add_argument("--quick", action="store_true", help="10,000 users, a smoke run")
+    p.add_argument("--data", type=Path, default=BENCH / ".data", help="snapshot cache (default bench/.data)")
+    args = p.parse_args(argv)
+    users = 10_000 if args.quick else args.users
+    snap = snapshot_dir(args.data, users)
+    meta = json.loads((snap / "snapshot.json").read_text())
+
+    exe = Path(sys.executable).with_name("smime-doctor")
+    cmd = [str(exe), "audit", "--snapshot", str(snap), "--format", "jsonl", "--out", "/dev/null"]
+    cmd += ["--at", synth.AT]
+    base_s, n_certs = run_baseline(snap / "certs.der")
+    audit_s, rss_mib, _ = run_measured(cmd)
+    ratio = audit_s / base_s
+    met = ratio <= TARGET_RATIO and rss_mib <= TARGET_RSS_MIB
+    print(f"users: {users}, distinct certificates: {n_certs} (mix: {meta.get('mix')})")
+    print(f"baseline (load + extensions + public key, once per certificate): {base_s:.2f} s")
+    print(f"audit (jsonl to /dev/null): {audit_s:.2f} s, {audit_s / users * 1e6:.0f} µs per user")
+    print(f"audit/baseline: {ratio:.2f} (target <= {TARGET_RATIO:g})")
+    print(
+        f"audit peak memory (RSS; PSS summed with its workers): {rss_mib:.0f} MiB (target <= {TARGET_RSS_MIB} MiB)"
+    )
+    print(
+        f"BENCH audit_throughput users={users} audit_s={audit_s:.2f} baseline_s={base_s:.2f} "
+        f"ratio={ratio:.2f} peak_rss_mib={rss_mib:.0f} target=ratio<=3,rss<=2048MiB "
+        f"met={'yes' if met else 'no'}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,150 @@
+"""The console transport: `smime-doctor chat --as USER` — the same handlers, queue and
+delivery as Slack and Teams, with a terminal instead of a chat window.
+
+`--as` is the console's platform id: whoever can start the console on the bot's machine is
+trusted to say who they are, like a local login. Chat platforms never get that trust.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+import threading
+import uuid
+from pathlib import Path
+from typing import Any, TextIO
+
+from rich.console import Console
+
+from bot.app import App, build_app
+from bot.render.text import render_audit_summary, render_report
+from handlers.types import ChatRequest
+from workers.config import Settings
+from workers.errors import ServiceUnavailable
+
+ANSWER_TIMEOUT_S = 120
+
+
+def render_answer(answer: dict[str, Any], lang: str, width: int = 100) -> str:
+    """An outbox answer as terminal text (the same renderer as the command line)."""
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer, width=width, highlight=False, soft_wrap=True, force_terminal=False, color_system=None
+    )
+    kind = answer.get("type")
+    if kind == "report":
+        render_report(answer["report"], console, lang)
+    elif kind == "audit":
+        render_audit_summary(answer["summary"], answer.get("tenant", []), console, lang)
+    else:
+        console.print(answer.get("text", ""))
+    return buffer.getvalue().rstrip("\n")
+
+
+class ConsoleTransport:
+    platform = "console"
+
+    def __init__(self, out: TextIO, session: str) -> None:
+        self.out = out
+        self.session = session
+        self.lock = threading.Lock()
+        self.answered: dict[str, threading.Event] = {}
+
+    def deliver(self, target: dict[str, Any], answer: dict[str, Any]) -> None:
+        if target.get("session") != self.session:
+            raise RuntimeError("answer for another console session")  # stays pending for its owner
+        text = render_answer(answer, target.get("lang", "en"))
+        with self.lock:
+            self.out.write(f"bot> {text}\n\n")
+            self.out.flush()
+        self.answered.setdefault(target["target_id"], threading.Event()).set()
+
+    def expect(self, target_id: str) -> threading.Event:
+        return self.answered.setdefault(target_id, threading.Event())
+
+
+class ConsoleChat:
+    def __init__(
+        self, settings: Settings, as_user: str, lang: str | None = None, out: TextIO = sys.stdout
+    ) -> None:
+        self.session = uuid.uuid4().hex[:12]
+        self.transport = ConsoleTransport(out, self.session)
+        stream = f"{settings.outbox_stream}:console:{self.session}" if settings.redis_url else None
+        self.app: App = build_app(
+            settings, {"console": self.transport}, stream=stream, consumer=f"console-{self.session}"
+        )
+        self.stream = stream
+        self.as_user = as_user
+        self.lang = lang
+        self.out = out
+        self.app.delivery.start()
+
+    def say(self, text: str, wait: bool = True) -> str:
+        """One line from the person; prints the immediate reply, and (if wait) the answer."""
+        request_id = uuid.uuid4().hex
+        req = ChatRequest(
+            "console", self.as_user, text, {"session": self.session}, self._locale(), request_id
+        )
+        reply = self.app.dispatcher.handle(req)
+        self.out.write(f"bot> {reply.text}\n")
+        self.out.flush()
+        if reply.job is None:
+            self.out.write("\n")
+            return reply.kind
+        target = {"platform": "console", "session": self.session, "target_id": request_id, "lang": reply.lang}
+        if self.stream:
+            target["stream"] = self.stream
+        done = self.transport.expect(request_id)
+        try:
+            self.app.dispatcher.submit(reply.job, target)
+        except ServiceUnavailable:
+            self.out.write(
+                "bot> "
+                + {
+                    "en": "The service is unavailable right now; please try again in a minute.",
+                    "de": "Der Dienst ist gerade nicht erreichbar; bitte in einer Minute erneut versuchen.",
+                }[reply.lang]
+                + "\n\n"
+            )
+            return "unavailable"
+        if wait and not done.wait(ANSWER_TIMEOUT_S):
+            self.out.write("bot> (still working — the answer will appear here)\n")
+        return reply.kind
+
+    def _locale(self) -> str | None:
+        return {"de": "de-DE", "en": "en-US"}.get(self.lang or "")
+
+    def close(self) -> None:
+        self.app.close()
+
+
+def run_chat(settings: Settings, as_user: str, lang: str | None, script: str | None) -> int:
+    chat = ConsoleChat(settings, as_user, lang)
+    try:
+        if script:
+            lines = sys.stdin.read().splitlines() if script == "-" else Path(script).read_text().splitlines()
+            for line in lines:
+                if not line.strip() or line.lstrip().startswith("#"):
+                    continue
+                print(f"{as_user}> {line}")
+                chat.say(line)
+            return 0
+        return _interactive(chat, as_user)
+    finally:
+        chat.close()
+
+
+def _interactive(chat: ConsoleChat, as_user: str) -> int:
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.history import FileHistory
+
+    history = Path.home() / ".smime_doctor_history"
+    session: PromptSession[str] = PromptSession(history=FileHistory(str(history)))
+    print("smime-doctor chat — type 'help', Ctrl-D to leave.")
+    while True:
+        try:
+            line = session.prompt(f"{as_user}> ")
+        except (EOFError, KeyboardInterrupt):
+            return 0
+        if line.strip():
+            chat.say(line)

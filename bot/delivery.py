@@ -1,0 +1,91 @@
+"""The delivery loop: answers from the outbox → the transport that owns the conversation.
+
+An entry is acknowledged only after its transport delivered it, and a per-delivery marker in
+Redis makes a redelivery after a bot restart a no-op — so each answer reaches the person once.
+Transports replace their "working on it" message with the answer where the platform allows,
+which makes even the rare double delivery (crash between posting and marking) invisible.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Protocol
+
+from workers.outbox import OutboxEntry
+
+log = logging.getLogger("smime_doctor.delivery")
+
+
+class Transport(Protocol):
+    platform: str
+
+    def deliver(self, target: dict[str, Any], answer: dict[str, Any]) -> None: ...
+
+
+class Delivery:
+    def __init__(
+        self, outbox: Any, transports: dict[str, Transport], redis: Any = None, prefix: str = "smime"
+    ) -> None:
+        self.outbox = outbox
+        self.transports = transports
+        self.redis = redis
+        self.prefix = prefix
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self, timeout: float = 0.5) -> int:
+        delivered = 0
+        for entry in self.outbox.read(timeout=timeout):
+            if self._deliver(entry):
+                delivered += 1
+        return delivered
+
+    def _deliver(self, entry: OutboxEntry) -> bool:
+        message = entry.message
+        marker = f"{self.prefix}:delivered:{message.get('delivery_id')}"
+        if self.redis is not None and self.redis.exists(marker):
+            self.outbox.ack(entry)  # delivered before a restart; only the ack was lost
+            return False
+        target = message.get("target") or {}
+        transport = self.transports.get(target.get("platform", ""))
+        if transport is None:
+            log.warning(
+                "no transport for platform %r; leaving entry %s pending",
+                target.get("platform"),
+                entry.entry_id,
+            )
+            return False
+        try:
+            transport.deliver(target, message.get("answer") or {})
+        except Exception:
+            log.exception("delivery of %s failed; it stays pending and is retried", entry.entry_id)
+            return False
+        if self.redis is not None:
+            self.redis.set(marker, "1", ex=7 * 86_400)
+        self.outbox.ack(entry)
+        return True
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="smime-delivery", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        backoff = 0.5
+        while not self._stop.is_set():
+            try:
+                self.run_once(timeout=0.5)
+                backoff = 0.5
+            except Exception as exc:  # Redis down: keep the bot alive and try again
+                log.warning("outbox unreachable (%s); retrying in %.1fs", type(exc).__name__, backoff)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 10.0)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def wait_idle(self, seconds: float) -> None:
+        time.sleep(seconds)

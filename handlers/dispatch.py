@@ -1,0 +1,280 @@
+"""From a chat message to an answer: intent → who asks → may they → resolve names → queue.
+
+`Dispatcher.handle` returns at once (it does no diagnosis), so transports can acknowledge
+within milliseconds; the work runs on a JobQueue — RQ on Redis, or in-process when no Redis
+is configured — and its answer comes back through the outbox.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Protocol
+
+from handlers import help as helptext
+from handlers.approvals import ApprovalLog
+from handlers.identity import IdentityError, IdentityResolver, Person
+from handlers.intents import Intent, parse
+from handlers.policy import Policy
+from handlers.types import ChatRequest, JobSpec, Reply
+from workers.config import Settings
+from workers.errors import AmbiguousUserError, ServiceUnavailable, UnknownUserError
+from workers.jobs import (
+    BULK,
+    INTERACTIVE,
+    answer_key,
+    answer_or_error,
+    on_job_failure,
+    outbox_message,
+    targets_key,
+)
+
+WORKING = {
+    "en": "Checking {what} … one moment.",
+    "de": "Ich prüfe {what} … einen Moment.",
+}
+UNAVAILABLE = {
+    "en": "The service is unavailable right now; please try again in a minute.",
+    "de": "Der Dienst ist gerade nicht erreichbar; bitte in einer Minute erneut versuchen.",
+}
+
+
+class JobQueue(Protocol):
+    def submit(self, job: JobSpec, target: dict[str, Any]) -> None: ...
+
+
+def locale_lang(locale: str | None) -> str | None:
+    if not locale:
+        return None
+    return "de" if locale.lower().startswith("de") else "en"
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        settings: Settings,
+        directory: Any,
+        identity: IdentityResolver,
+        policy: Policy,
+        queue: JobQueue,
+        approvals: ApprovalLog,
+    ) -> None:
+        self.settings = settings
+        self.directory = directory
+        self.identity = identity
+        self.policy = policy
+        self.queue = queue
+        self.approvals = approvals
+
+    # -- the immediate part ---------------------------------------------------------------
+    def handle(self, req: ChatRequest) -> Reply:
+        intent = parse(req.text)
+        lang = intent.lang or locale_lang(req.locale) or self.settings.lang
+        try:
+            asker = self.identity.resolve(req.platform, req.user_id)
+        except IdentityError as exc:
+            return Reply(str(exc), "error", lang)
+        if intent.kind == "help":
+            return Reply(helptext.help_text(self.policy.roles_of(asker), lang), "help", lang)
+        if intent.kind == "unknown":
+            return Reply(helptext.not_understood(intent.suggestions, lang), "help", lang)
+        if intent.kind == "explain":
+            return Reply(helptext.explain(intent.check_id, lang), "answer", lang)
+        try:
+            return self._plan(intent, asker, req, lang)
+        except AmbiguousUserError as exc:
+            text = {
+                "en": f"'{exc.query}' matches several people — which one do you mean?",
+                "de": f"„{exc.query}“ passt auf mehrere Personen — wen meinen Sie?",
+            }[lang]
+            return Reply(
+                text + "\n" + "\n".join(f"  • {c}" for c in exc.candidates),
+                "question",
+                lang,
+                choices=tuple(exc.candidates),
+            )
+        except UnknownUserError as exc:
+            near = f" ({', '.join(exc.candidates)}?)" if exc.candidates else ""
+            text = {
+                "en": f"I found nobody called '{exc.query}' in the directory{near}. Try their mail address.",
+                "de": f"Ich finde niemanden namens „{exc.query}“ im Verzeichnis{near}. Versuchen Sie die Mailadresse.",
+            }[lang]
+            return Reply(text, "error", lang, choices=tuple(exc.candidates))
+
+    def _plan(self, intent: Intent, asker: Person, req: ChatRequest, lang: str) -> Reply:
+        me = asker.primary_smtp or asker.key
+        if intent.kind == "self_check":
+            return self._job("diagnose", asker, lang, subject=me, what=me)
+        if intent.kind == "why_to_me":
+            if not intent.sender:
+                return self._job("diagnose", asker, lang, subject=me, what=me)
+            sender = self._sender_name(intent.sender)
+            return self._job("encrypt_to", asker, lang, sender=sender, recipient=me, what=f"{sender} → {me}")
+        if intent.kind == "reset":
+            request_id = self.approvals.open("reset_published", asker.key, asker.key, req.platform)
+            text = {
+                "en": f"Your request to reset your published certificates is recorded as {request_id}. An approver will see the exact plan before anything is changed; you will be told of every step.",
+                "de": f"Ihr Antrag, Ihre veröffentlichten Zertifikate zurückzusetzen, ist als {request_id} erfasst. Eine freigebende Person sieht den genauen Plan, bevor etwas geändert wird; Sie erfahren jeden Schritt.",
+            }[lang]
+            return Reply(text, "ack", lang)
+        if intent.kind == "check":
+            subject = self._resolve(intent.subject or "")
+            if refusal := self._refuse(asker, "check", subject, lang):
+                return refusal
+            return self._job("diagnose", asker, lang, subject=subject, what=subject)
+        if intent.kind == "why":
+            sender = self._sender_name(intent.sender or "")
+            recipient = self._resolve(intent.recipient or "")
+            if refusal := self._refuse(asker, "why", recipient, lang):
+                return refusal
+            return self._job(
+                "encrypt_to", asker, lang, sender=sender, recipient=recipient, what=f"{sender} → {recipient}"
+            )
+        if intent.kind == "audit":
+            if refusal := self._refuse(asker, "audit", None, lang):
+                return refusal
+            what = {"en": "the whole tenant", "de": "den ganzen Mandanten"}[lang]
+            return self._job("audit", asker, lang, what=what, queue=BULK)
+        if intent.kind == "history":
+            subject = self._resolve(intent.subject or "")
+            if refusal := self._refuse(asker, "history", subject, lang):
+                return refusal
+            text = {
+                "en": f"No recorded changes for {subject} yet.",
+                "de": f"Für {subject} sind noch keine Änderungen erfasst.",
+            }[lang]
+            return Reply(text, "answer", lang)
+        return Reply(helptext.not_understood(intent.suggestions, lang), "help", lang)
+
+    def _resolve(self, name: str) -> str:
+        """A name typed in chat → the directory's primary address (raises Unknown/Ambiguous)."""
+        facts = self.directory.user(self.directory.resolve(name))
+        return str(facts.primary_smtp or facts.key)
+
+    def _sender_name(self, name: str) -> str:
+        facts = self.directory.sender(name)
+        return str(facts.external_address if facts.external else (facts.primary_smtp or facts.key))
+
+    def _refuse(self, asker: Person, kind: str, subject: str | None, lang: str) -> Reply | None:
+        about_self = subject is not None and subject.lower() in asker.names
+        decision = self.policy.decide(asker, kind, about_self)
+        if decision.allowed:
+            return None
+        assert decision.reason is not None
+        return Reply(decision.reason[lang], "refusal", lang)
+
+    def _job(
+        self,
+        kind: str,
+        asker: Person,
+        lang: str,
+        *,
+        what: str,
+        queue: str = INTERACTIVE,
+        subject: str | None = None,
+        sender: str | None = None,
+        recipient: str | None = None,
+    ) -> Reply:
+        window = max(self.settings.dedup_window_s, 1)
+        basis = json.dumps([asker.key, kind, subject, sender, recipient, lang, int(time.time() // window)])
+        job_id = "q-" + hashlib.sha256(basis.encode()).hexdigest()[:24]
+        job = JobSpec(job_id, kind, queue, lang, asker.key, subject, sender, recipient)
+        return Reply(WORKING[lang].format(what=what), "ack", lang, job=job)
+
+    # -- the queued part ------------------------------------------------------------------
+    def submit(self, job: JobSpec, target: dict[str, Any]) -> None:
+        """Queue the job for this conversation. Raises ServiceUnavailable with a sentence for the user."""
+        self.queue.submit(job, target)
+
+
+class InProcessQueue:
+    """The embedded default: jobs run on a small thread pool in this process."""
+
+    def __init__(self, directory: Any, outbox: Any, workers: int = 2) -> None:
+        self.directory = directory
+        self.outbox = outbox
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="smime-job")
+        self._jobs: dict[str, tuple[Future[dict[str, Any]], list[dict[str, Any]]]] = {}
+        self._lock = threading.Lock()
+
+    def submit(self, job: JobSpec, target: dict[str, Any]) -> None:
+        with self._lock:
+            running = self._jobs.get(job.job_id)
+            if running is not None:
+                future, targets = running
+                if not future.done():
+                    targets.append(target)  # the same question again: one run, two answers
+                    return
+                self.outbox.publish(outbox_message(job.job_id, target, future.result()))
+                return
+            targets = [target]
+            future = self.pool.submit(answer_or_error, job.to_dict(), self.directory)
+            self._jobs[job.job_id] = (future, targets)
+        future.add_done_callback(lambda f: self._done(job.job_id, f))
+
+    def _done(self, job_id: str, future: Future[dict[str, Any]]) -> None:
+        try:
+            answer = future.result()
+        except Exception as exc:  # a bug must still produce an answer for the asker
+            answer = {"type": "text", "text": f"Sorry — this could not be checked ({type(exc).__name__})."}
+        with self._lock:
+            targets = list(self._jobs[job_id][1])
+        for target in targets:
+            self.outbox.publish(outbox_message(job_id, target, answer))
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+
+
+class RQQueue:
+    """RQ on Redis: `interactive` before `bulk`, job timeouts, retries for transient errors, dedup by job id."""
+
+    def __init__(self, redis: Any, settings: Settings) -> None:
+        from rq import Queue
+
+        self.redis = redis
+        self.settings = settings
+        self.queues = {name: Queue(name, connection=redis) for name in (INTERACTIVE, BULK)}
+
+    def submit(self, job: JobSpec, target: dict[str, Any]) -> None:
+        from redis.exceptions import RedisError
+        from rq import Callback, Retry
+
+        s = self.settings
+        ttl = max(s.dedup_window_s, 60) * 2
+        try:
+            pipe = self.redis.pipeline()
+            pipe.rpush(targets_key(s, job.job_id), json.dumps(target))
+            pipe.expire(targets_key(s, job.job_id), ttl + s.job_timeout_s)
+            pipe.set(f"{s.key_prefix}:job:{job.job_id}", "1", nx=True, ex=ttl)
+            _, _, first = pipe.execute()
+            if not first:
+                # Asked again within the window: the running job answers every target it finds;
+                # if it already finished, answer this conversation from the stored answer.
+                stored = self.redis.get(answer_key(s, job.job_id))
+                if stored is not None:
+                    from workers.outbox import RedisOutbox
+
+                    outbox = RedisOutbox(self.redis, s.outbox_stream)
+                    outbox.publish(
+                        outbox_message(job.job_id, target, json.loads(stored)), stream=target.get("stream")
+                    )
+                return
+            timeout = s.job_timeout_s * (10 if job.queue == BULK else 1)
+            self.queues[job.queue].enqueue(
+                "workers.jobs.run_chat_job",
+                job.to_dict(),
+                job_id=job.job_id,
+                job_timeout=timeout,
+                # Lost workers: RQ re-runs the job at once (no interval, so no scheduler lock to wait for).
+                # Transient source errors are retried with backoff inside the job (workers.jobs).
+                retry=Retry(max=s.job_retries) if s.job_retries else None,
+                result_ttl=ttl,
+                failure_ttl=86_400,
+                on_failure=Callback(on_job_failure),
+            )
+        except RedisError:
+            raise ServiceUnavailable("the job queue (Redis) cannot be reached") from None

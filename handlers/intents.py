@@ -1,0 +1,253 @@
+"""What the person asked, in English or German, from free text or a slash command.
+
+Matching is deliberately forgiving: case, punctuation, a missing question mark, umlauts
+written as ae/oe/ue, and the misspellings people actually type ("certifcate", "zertifkat").
+Anything not understood becomes an ``unknown`` intent carrying the closest commands, so the
+bot always answers with something useful.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+KINDS = ("self_check", "why_to_me", "why", "reset", "check", "audit", "explain", "help", "history", "unknown")
+
+
+@dataclass(frozen=True)
+class Intent:
+    kind: str
+    lang: str | None = None  # "en"/"de" when the wording tells; None when it does not
+    subject: str | None = None  # user named in the message ("check <subject>")
+    sender: str | None = None  # X in "why can't X encrypt to ..."
+    recipient: str | None = None  # Y in "... to Y"; None means "me"
+    check_id: str | None = None
+    suggestions: tuple[str, ...] = field(default_factory=tuple)
+
+
+def normalise(text: str) -> str:
+    """Lower case, umlauts folded (ä→ae), punctuation at the edges dropped, spaces collapsed."""
+    t = unicodedata.normalize("NFKC", text).strip().lower()
+    t = t.replace("ä", "ae").replace("ö", "oe").replace("ü", "ue").replace("ß", "ss")
+    t = t.replace("’", "'").replace("`", "'")
+    t = re.sub(r"^[/!]+", "", t)  # "/smime status", "!help"
+    t = re.sub(r"^(smime|smime-doctor)\s+", "", t)
+    t = re.sub(r"[?!.,;:]+$", "", t)
+    t = re.sub(r"[?!]+", " ", t)
+    return re.sub(r"\s+", " ", t).strip()
+
+
+# Words people use for "certificate", including the usual typos, in both languages.
+CERT_EN = r"(?:certificates?|certs?|certifcates?|certficates?|certificat|smime|s/mime|key)"
+CERT_DE = r"(?:zertifikate?|zertifkate?|zertifikat\w*|zerts?|zert|smime|s/mime|schluessel)"
+NAME = r"(?P<name>[\w.@'\\\-+{} ]+?)"
+ME_EN = r"(?:me|myself|my address|my mailbox)"
+ME_DE = r"(?:mir|mich|an mich)"
+
+_PATTERNS: list[tuple[str, str, re.Pattern[str]]] = []
+
+
+def _p(kind: str, lang: str, pattern: str) -> None:
+    _PATTERNS.append(
+        (kind, lang, re.compile(r"^(?:please |bitte |hey |hi |hallo )?" + pattern + r"(?: please| bitte)?$"))
+    )
+
+
+# -- help ------------------------------------------------------------------------------
+_p("help", "en", r"(?:help|\?|what can you do|commands|usage|how does this work)")
+_p("help", "de", r"(?:hilfe|was kannst du|befehle|wie funktioniert das)")
+# -- why can't X encrypt to Y / to me ----------------------------------------------------
+_p(
+    "why",
+    "en",
+    r"why (?:can ?not|can'?t|cant|does ?n'?t|is) "
+    + r"(?P<sender>[\w.@'\\\-+{} ]+?) (?:not )?(?:able to )?(?:encrypt|send encrypted (?:mail|email|messages?))(?: mail| email| messages?)? to (?P<recipient>(?!"
+    + ME_EN
+    + r"$)[\w.@'\\\-+{} ]+)",
+)
+_p(
+    "why_to_me",
+    "en",
+    r"why (?:can ?not|can'?t|cant|does ?n'?t|is) (?P<sender>[\w.@'\\\-+{} ]+?) (?:not )?(?:able to )?(?:encrypt|send encrypted (?:mail|email|messages?))(?: mail| email| messages?)?(?: to "
+    + ME_EN
+    + r")?",
+)
+_p(
+    "why_to_me",
+    "en",
+    r"(?:who can(?:'?t| ?not)? encrypt to me|why can'?t (?:people|anyone|somebody|someone|others) encrypt to me)",
+)
+_p(
+    "why",
+    "de",
+    r"warum kann (?P<sender>[\w.@'\\\-+{} ]+?) (?:an |nach )(?P<recipient>(?!mich$)[\w.@'\\\-+{} ]+?) (?:nicht |keine )?(?:verschluesselt (?:schreiben|senden|mailen)|verschluesseln|verschluesselten? (?:mails?|e-mails?|nachrichten) (?:schicken|senden))",
+)
+_p(
+    "why_to_me",
+    "de",
+    r"warum kann (?P<sender>[\w.@'\\\-+{} ]+?) (?:mir|an mich) (?:nicht |keine )?(?:verschluesselt (?:schreiben|senden|mailen)|verschluesseln|verschluesselten? (?:mails?|e-mails?|nachrichten) (?:schicken|senden))",
+)
+_p(
+    "why_to_me",
+    "de",
+    r"(?:warum kann (?:niemand|keiner) (?:mir|an mich) verschluesselt (?:schreiben|senden)|wer kann (?:mir|an mich) verschluesselt schreiben)",
+)
+_p(
+    "why", "en", r"why (?P<sender>[\w.@'\\\-+{} ]+?) (?:to|->|→) (?P<recipient>[\w.@'\\\-+{} ]+)"
+)  # /smime why alex to bob
+_p("why_to_me", "en", r"why (?P<sender>[\w.@'\\\-+{} ]+)")  # /smime why alex
+# -- reset ------------------------------------------------------------------------------
+_p(
+    "reset",
+    "en",
+    r"(?:reset|clean ?up|clear|remove|delete|prune)(?: all)? (?:my )?(?:published )?"
+    + CERT_EN
+    + r"?(?: published)?|reset",
+)
+_p(
+    "reset",
+    "de",
+    r"(?:setze|setz) (?:meine )?(?:veroeffentlichten )?"
+    + CERT_DE
+    + r" zurueck|(?:zertifikate?|meine zertifikate) (?:zuruecksetzen|bereinigen|aufraeumen|loeschen)|zuruecksetzen",
+)
+# -- self check -------------------------------------------------------------------------
+_p(
+    "self_check",
+    "en",
+    r"(?:is|are) (?:my )?"
+    + CERT_EN
+    + r" (?:published|ok|okay|fine|working|visible|in the gal|in the address book)|(?:check me|check myself|my status|status|am i published|can people encrypt to me|my "
+    + CERT_EN
+    + r")",
+)
+_p(
+    "self_check",
+    "de",
+    r"(?:ist|sind) (?:mein|meine) "
+    + CERT_DE
+    + r" (?:veroeffentlicht|ok|in ordnung|sichtbar|im adressbuch)|(?:prüfe mich|pruefe mich|mein status|bin ich veroeffentlicht|kann man mir verschluesselt schreiben|mein "
+    + CERT_DE
+    + r")",
+)
+# -- helpdesk ---------------------------------------------------------------------------
+_p("audit", "en", r"(?:audit|run (?:an |the )?audit|tenant audit|audit (?:the )?tenant|audit all(?: users)?)")
+_p("audit", "de", r"(?:pruefe alle(?: benutzer)?|mandant pruefen|audit starten|gesamtpruefung)")
+_p("explain", "en", r"(?:explain|what is|what does|what's) (?P<check>[a-z]+\.[a-z_]+)(?: mean)?")
+_p("explain", "de", r"(?:erklaere|erklaer|was (?:ist|bedeutet)) (?P<check>[a-z]+\.[a-z_]+)")
+_p("history", "en", r"(?:history|changes|audit log) (?:of |for )?" + NAME)
+_p("history", "de", r"(?:verlauf|historie|aenderungen) (?:von |fuer )?" + NAME)
+_p(
+    "check",
+    "en",
+    r"(?:check|diagnose|status of|status for|look up|lookup|is "
+    + NAME
+    + r"'?s? "
+    + CERT_EN
+    + r" published)(?: user)? ?"
+    + r"(?P<name2>[\w.@'\\\-+{} ]+)?",
+)
+_p("check", "de", r"(?:pruefe|prüfe|pruef|check|diagnose) (?:den |die )?(?:benutzer(?:in)? )?" + NAME)
+_p("check", "de", r"(?:ist das|ist) " + CERT_DE + r" von " + NAME + r" veroeffentlicht")
+
+COMMANDS = {
+    "en": [
+        ("is my cert published?", "self_check"),
+        ("why can't <name> encrypt to me?", "why_to_me"),
+        ("reset my published certs", "reset"),
+        ("check <user>", "check"),
+        ("why can't <X> encrypt to <Y>?", "why"),
+        ("audit", "audit"),
+        ("explain <check id>", "explain"),
+        ("history of <user>", "history"),
+        ("help", "help"),
+    ],
+    "de": [
+        ("ist mein Zertifikat veröffentlicht?", "self_check"),
+        ("warum kann <Name> mir nicht verschlüsselt schreiben?", "why_to_me"),
+        ("setze meine veröffentlichten Zertifikate zurück", "reset"),
+        ("prüfe <Benutzer>", "check"),
+        ("warum kann <X> an <Y> nicht verschlüsselt schreiben?", "why"),
+        ("prüfe alle", "audit"),
+        ("erkläre <Prüfungs-ID>", "explain"),
+        ("verlauf von <Benutzer>", "history"),
+        ("hilfe", "help"),
+    ],
+}
+
+COMMAND_WORDS = {"check", "audit", "explain", "help", "history"}
+
+_GERMAN_HINTS = re.compile(
+    r"\b(ist|mein|meine|warum|kann|mir|nicht|zertifikat\w*|bitte|hilfe|pruefe|setze|verschluessel\w*|wer|von|an)\b"
+)
+
+
+def guess_language(text: str) -> str | None:
+    n = normalise(text)
+    hits = len(_GERMAN_HINTS.findall(n))
+    if hits >= 2 or (hits == 1 and len(n.split()) <= 2):
+        return "de"
+    if re.search(r"\b(is|my|why|can'?t|cannot|help|check|reset|encrypt|please|who)\b", n):
+        return "en"
+    return None
+
+
+def parse(text: str) -> Intent:
+    """Turn one chat message into an Intent. Never raises; never returns None."""
+    n = normalise(text)
+    if not n:
+        return Intent("help", guess_language(text))
+    for kind, pattern_lang, pattern in _PATTERNS:
+        lang: str | None = pattern_lang
+        m = pattern.match(n)
+        if not m:
+            continue
+        groups = {k: (v.strip(" '\"") if v else v) for k, v in m.groupdict().items()}
+        if lang == "en" and kind in COMMAND_WORDS and len(n.split()) <= 3:
+            lang = None  # "check bob", "audit", "help": command words, not a language choice
+        if kind == "why":
+            return Intent(
+                "why", lang, sender=_clean(groups.get("sender")), recipient=_clean(groups.get("recipient"))
+            )
+        if kind == "why_to_me":
+            sender = _clean(groups.get("sender"))
+            if sender in (None, "people", "anyone", "somebody", "someone", "others", "niemand", "keiner"):
+                sender = None
+            return Intent("why_to_me", lang, sender=sender)
+        if kind in ("check", "history"):
+            name = _clean(groups.get("name") or groups.get("name2"))
+            if not name:
+                continue
+            if name in ("me", "myself", "mich"):
+                return Intent("self_check", lang)
+            return Intent(kind, lang, subject=name)
+        if kind == "explain":
+            return Intent("explain", lang, check_id=groups.get("check"))
+        return Intent(kind, lang)
+    guessed = guess_language(text)
+    return Intent("unknown", guessed, suggestions=closest_commands(n, guessed or "en"))
+
+
+def _clean(name: str | None) -> str | None:
+    if not name:
+        return None
+    name = re.sub(r"^(the user|user|benutzer(?:in)?|den|die|der)\s+", "", name.strip())
+    name = re.sub(r"\s+(mail|email|e-mail|mails)$", "", name)
+    return name.strip(" '\"<>") or None
+
+
+def closest_commands(normalised: str, lang: str | None = None) -> tuple[str, ...]:
+    """The example phrasings nearest to what was typed (for the "did you mean" help)."""
+    langs = [lang] if lang else ["en", "de"]
+    phrasings = [p for lg in langs for p, _ in COMMANDS[lg]]
+    words = normalised.split()
+    scored = []
+    for p in phrasings:
+        pn = normalise(p)
+        ratio = difflib.SequenceMatcher(None, normalised, pn).ratio()
+        overlap = len(set(words) & set(pn.split()))
+        scored.append((overlap + ratio, p))
+    scored.sort(reverse=True)
+    return tuple(p for _, p in scored[:3])

@@ -1,0 +1,68 @@
+"""Who may do what. Roles come from configuration (directory users and groups)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from handlers.identity import Person
+from workers.config import RoleMembers, Roles
+
+ROLES = ("user", "helpdesk", "approver", "admin")
+
+# What each intent needs when it is about someone else (about yourself, "user" is enough).
+NEEDS = {
+    "check": {"helpdesk", "admin"},
+    "why": {"helpdesk", "admin"},
+    "audit": {"helpdesk", "admin"},
+    "history": {"helpdesk", "admin"},
+}
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: dict[str, str] | None = None  # en/de sentence when refused
+
+
+def _member(person: Person, members: RoleMembers) -> bool:
+    if any(u.lower() in person.names for u in members.users):
+        return True
+    for group in members.groups:
+        g = group.lower()
+        if g in person.groups or any(dn.split(",", 1)[0] == f"cn={g}" for dn in person.groups):
+            return True
+    return False
+
+
+class Policy:
+    def __init__(self, roles: Roles) -> None:
+        self.roles = roles
+
+    def roles_of(self, person: Person) -> set[str]:
+        held = {"user"}
+        for role in ("helpdesk", "approver", "admin"):
+            if _member(person, getattr(self.roles, role)):
+                held.add(role)
+        if "admin" in held:
+            held.add("helpdesk")
+        return held
+
+    def decide(self, person: Person, kind: str, about_self: bool) -> Decision:
+        needed = NEEDS.get(kind)
+        if needed is None or (about_self and kind != "audit"):
+            return Decision(True)
+        if self.roles_of(person) & needed:
+            return Decision(True)
+        what = {
+            "check": ("look at other people's certificates", "die Zertifikate anderer Personen ansehen"),
+            "why": ("ask about other people's mail", "nach der Mail anderer Personen fragen"),
+            "audit": ("audit the whole tenant", "den ganzen Mandanten prüfen"),
+            "history": ("see other people's change history", "den Änderungsverlauf anderer sehen"),
+        }[kind]
+        return Decision(
+            False,
+            {
+                "en": f'Only helpdesk staff may {what[0]}. You can ask about yourself ("is my cert published?"), or ask the helpdesk.',
+                "de": f"Nur das Helpdesk darf {what[1]}. Sie können nach sich selbst fragen („ist mein Zertifikat veröffentlicht?“) oder das Helpdesk bitten.",
+            },
+        )

@@ -1,0 +1,46 @@
+"""Platform-neutral messages between the transports (bot/) and the handlers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """One inbound message, after the transport verified it came from the platform."""
+
+    platform: str  # "console", "slack", "teams"
+    user_id: str  # the platform's immutable id (Slack U…, Teams AAD object id, console --as)
+    text: str
+    conversation: dict[str, Any] = field(default_factory=dict)  # enough to answer in the same place
+    locale: str | None = None  # the platform's locale for the user, e.g. "de-DE"
+    request_id: str = ""  # the platform's event id, for deduplicating retries
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What a worker should do: plain ids and options (RQ pickles nothing richer)."""
+
+    job_id: str
+    kind: str  # "diagnose", "encrypt_to", "audit"
+    queue: str  # "interactive" or "bulk"
+    lang: str
+    asker: str
+    subject: str | None = None
+    sender: str | None = None
+    recipient: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The immediate answer to a message; `job` is work still to do (its answer follows)."""
+
+    text: str
+    kind: str  # "answer", "ack", "refusal", "question", "error", "help"
+    lang: str
+    job: JobSpec | None = None
+    choices: tuple[str, ...] = ()  # for "question": the candidates to pick from

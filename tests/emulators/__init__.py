@@ -1,0 +1,1 @@
+"""Local emulators of outside services, speaking their wire formats over real sockets."""

@@ -1,0 +1,59 @@
+"""A real Samba AD domain controller for the AD tests (tests/samba/dc.py does the work).
+
+The session fixture installs Samba if missing (apt, as root), restores the cached provisioned
+domain, starts it on a free 127.0.0.N, loads the demo tenant and stops the DC by its pid at the
+end. Under CI=true anything that prevents this is a test failure, never a skip; locally a
+non-root run skips with the reason (the LDAP ports and apt need root).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.samba import dc as samba
+from tests.samba.helpers import add_service_accounts, settings_for
+from workers.sources.ad import AdSource
+
+CI = os.environ.get("CI", "").lower() == "true"
+
+
+def start_demo_dc(directory: Path) -> samba.DomainController:
+    """Restore, start and load a DC; a failure fails (CI, root) or skips (local non-root) the test."""
+    try:
+        return samba.start_with_demo(directory)
+    except (samba.SambaUnavailable, OSError, subprocess.SubprocessError) as exc:
+        if CI or os.geteuid() == 0:
+            pytest.fail(f"a Samba AD domain controller is required for these tests: {exc}")
+        pytest.skip(f"Samba AD DC not available (not root: cannot install it or bind LDAP ports): {exc}")
+
+
+@pytest.fixture(scope="session")
+def samba_dc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[samba.DomainController]:
+    """The session's DC: demo tenant, a scratch OU and two service accounts."""
+    dc = start_demo_dc(tmp_path_factory.mktemp("samba-dc"))
+    try:
+        add_service_accounts(dc)
+        yield dc
+    finally:
+        dc.stop()
+
+
+@pytest.fixture
+def second_dc(tmp_path: Path) -> Iterator[samba.DomainController]:
+    """A DC of its own for tests that stop or freeze it."""
+    dc = start_demo_dc(tmp_path / "dc2")
+    try:
+        yield dc
+    finally:
+        dc.stop()
+
+
+@pytest.fixture
+def ad(samba_dc: samba.DomainController) -> Iterator[AdSource]:
+    with AdSource(settings_for(samba_dc)) as source:
+        yield source

@@ -1,0 +1,614 @@
+"""Fuzzing the parsers: any input gives a result or one of our own errors, never a traceback.
+
+Each parser gets arbitrary input *and* mutations (flipped, inserted, deleted bytes) of a
+real input - a certificate, an Outlook PKCS#7 blob (DER and BER), an SST, an LDIF
+export, a JSON export - so the fuzzer gets past the first length check into the code
+that reads extensions, signed attributes, store elements and records.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # make tests.support importable
+
+from tests.support.pki_factory import (  # noqa: E402
+    CAP_3DES,
+    EKU_CLIENT_AUTH,
+    EKU_EMAIL,
+    certs_only_pkcs7,
+    exo_bytes,
+    generalized_time,
+    ldif_bytes,
+    make_ca,
+    make_leaf,
+    new_key,
+    outlook_pkcs7,
+)
+from workers.certs.encoding import decode_byte_list, decode_bytes  # noqa: E402
+from workers.certs.pkcs7 import Pkcs7Blob, parse_pkcs7  # noqa: E402
+from workers.certs.sst import read_sst, write_sst  # noqa: E402
+from workers.certs.x509 import CertInfo, parse_certificate, parse_certificate_pem_or_der  # noqa: E402
+from workers.errors import SmimeDoctorError  # noqa: E402
+from workers.facts import PublishedValue  # noqa: E402
+from workers.sources.parsing import (  # noqa: E402
+    ad_cert_values,
+    ad_user_from_ldif,
+    entra_from_json,
+    exo_cert_values,
+    exo_from_json,
+    iter_ldif,
+    load_json_records,
+    parse_json_bytes,
+    parse_time,
+    template_from_ldif,
+)
+
+# SMIME_FUZZ_EXAMPLES=20000 for a long hunt; the suite runs 300 per test.
+FUZZ = settings(
+    max_examples=int(os.environ.get("SMIME_FUZZ_EXAMPLES", "300")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+T0 = datetime(2025, 6, 1, tzinfo=UTC)
+R = TypeVar("R")
+
+
+# --- seed material (built once) --------------------------------------------------------
+
+
+def _to_ber(der: bytes, keep: frozenset[bytes], depth: int = 6) -> bytes:
+    """Re-encode DER with indefinite lengths (outer `depth` levels) and chunked OCTET STRINGs."""
+    out = bytearray()
+    pos = 0
+    while pos < len(der):
+        start = pos
+        tag = der[pos]
+        pos += 1
+        first = der[pos]
+        pos += 1
+        length = first
+        if first & 0x80:
+            n = first & 0x7F
+            length = int.from_bytes(der[pos : pos + n], "big")
+            pos += n
+        body = der[pos : pos + length]
+        pos += length
+        whole = der[start:pos]
+        if whole in keep:
+            out += whole
+        elif tag & 0x20 and depth > 0:
+            out += bytes([tag, 0x80]) + _to_ber(body, keep, depth - 1) + b"\0\0"
+        elif tag == 0x04 and len(body) > 8:
+            out += b"\x24\x80"
+            for i in range(0, len(body), 8):
+                out += bytes([0x04, len(body[i : i + 8])]) + body[i : i + 8]
+            out += b"\0\0"
+        else:
+            out += whole
+    return bytes(out)
+
+
+@cache
+def seeds() -> dict[str, Any]:
+    root = make_ca("Fuzz Root", not_before=T0, not_after=T0 + timedelta(days=3650))
+    ca = make_ca(
+        "Fuzz Issuing CA",
+        issuer=root,
+        not_before=T0,
+        not_after=T0 + timedelta(days=1800),
+        path_length=0,
+        crl_urls=["http://pki.fuzz.test/ca.crl"],
+        ca_issuer_urls=["http://pki.fuzz.test/root.cer"],
+        hash_name="sha1",
+    )
+    rich = make_leaf(
+        ca,
+        "Alice",
+        not_before=T0,
+        not_after=T0 + timedelta(days=365),
+        emails=["alice@fuzz.test", "a.l@fuzz.test"],
+        subject_email="alice@fuzz.test",
+        upn="alice@fuzz.test",
+        organization="Fuzz",
+        eku=(EKU_EMAIL, EKU_CLIENT_AUTH),
+        template_oid="1.3.6.1.4.1.311.21.8.1.2.3",
+        template_name="User",
+        capabilities=("2.16.840.1.101.3.4.1.42", CAP_3DES),
+        crl_urls=["http://pki.fuzz.test/issuing.crl", "ldap:///CN=x"],
+        ocsp_urls=["http://ocsp.fuzz.test"],
+        ca_issuer_urls=["http://pki.fuzz.test/issuing.cer"],
+        policies=["2.23.140.1.5.1.2", "1.2.3.4"],
+    )
+    ec_leaf = make_leaf(
+        ca,
+        "Bob",
+        not_before=T0,
+        not_after=T0 + timedelta(days=365),
+        emails=["bob@fuzz.test"],
+        key=new_key("ec", curve="secp384r1"),
+        key_usage_flags={"key_agreement", "digital_signature"},
+        eku=None,
+        capabilities=None,
+        ski=False,
+    )
+    signer = make_leaf(
+        ca,
+        "Alice (signing)",
+        not_before=T0,
+        not_after=T0 + timedelta(days=365),
+        emails=["alice@fuzz.test"],
+        key_usage_flags={"digital_signature"},
+    )
+    certs = [rich.der, ec_leaf.der, signer.der, ca.der, root.der]
+    blob = outlook_pkcs7([signer, rich, ca], signer=signer, default=rich)
+    ldif = ldif_bytes(
+        [
+            (
+                "CN=Alice,OU=Users,DC=fuzz,DC=test",
+                {
+                    "objectClass": ["top", "person", "user"],
+                    "objectGUID": [bytes(range(16))],
+                    "sAMAccountName": ["alice"],
+                    "mail": ["alice@fuzz.test"],
+                    "proxyAddresses": ["SMTP:alice@fuzz.test", "smtp:al@fuzz.test"],
+                    "whenChanged": [generalized_time(T0)],
+                    "userAccountControl": ["512"],
+                    "msExchHideFromAddressLists": ["FALSE"],
+                    "userCertificate;binary": [rich.der],
+                    "userSMIMECertificate": [blob],
+                },
+            ),
+            (
+                "CN=User,CN=Certificate Templates,CN=Public Key Services,CN=Services,CN=Configuration,DC=fuzz",
+                {
+                    "cn": ["User"],
+                    "msPKI-Cert-Template-OID": ["1.3.6.1.4.1.311.21.8.1.2.3"],
+                    "pKIExpirationPeriod": [b"\x00\x40\x39\x87\x2e\xe1\xfe\xff"],
+                    "msPKI-Minimal-Key-Size": ["2048"],
+                },
+            ),
+        ]
+    )
+    exo = [
+        {
+            "Identity": "Alice",
+            "PrimarySmtpAddress": "alice@fuzz.test",
+            "EmailAddresses": ["SMTP:alice@fuzz.test"],
+            "ExternalDirectoryObjectId": "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+            "IsDirSynced": True,
+            "WhenChangedUTC": "/Date(1700000000000)/",
+            "UserCertificate": [exo_bytes(rich.der)],
+            "UserSMimeCertificate": exo_bytes(blob, "ints"),
+        }
+    ]
+    return {
+        "certs": certs,
+        "pem": rich.pem + ca.pem,
+        "blob": blob,
+        "ber": _to_ber(blob, frozenset(certs)),
+        "certs_only": certs_only_pkcs7([rich, ca]),
+        "sst": write_sst([ca.der, root.der]),
+        "ldif": ldif,
+        "json": json.dumps(exo).encode(),
+    }
+
+
+def _spoil_attribute(blob: bytes, oid: str) -> bytes:
+    """The blob with signed attribute `oid`'s value turned into an OCTET STRING (same length)."""
+    oid_der = bytes.fromhex("06") + bytes([len(_OIDS[oid])]) + _OIDS[oid]
+    at = blob.rindex(oid_der) + len(oid_der)
+    value = at + 2 + (blob[at + 1] & 0x7F if blob[at + 1] & 0x80 else 0)
+    return blob[:value] + b"\x04" + blob[value + 1 :]
+
+
+_OIDS = {
+    "1.3.6.1.4.1.311.16.4": bytes.fromhex("2b0601040182371004"),
+    "1.2.840.113549.1.9.16.2.11": bytes.fromhex("2a864886f70d010910020b"),
+}
+
+
+class Regression(str):
+    """An @example standing for bytes built from the seeds when the test runs (not at import)."""
+
+    def build(self) -> bytes:
+        if self == "blob, MS marker value spoilt":
+            return _spoil_attribute(seed("blob"), "1.3.6.1.4.1.311.16.4")
+        if self == "blob, RFC 8551 marker value spoilt":
+            return _spoil_attribute(seed("blob"), "1.2.840.113549.1.9.16.2.11")
+        raise AssertionError(self)
+
+
+@cache
+def spoilt_blobs() -> frozenset[bytes]:
+    return frozenset(_spoil_attribute(seed("blob"), oid) for oid in _OIDS)
+
+
+def materialize(data: bytes | Regression) -> bytes:
+    return data.build() if isinstance(data, Regression) else data
+
+
+def seed(name: str, index: int | None = None) -> bytes:
+    value = seeds()[name]
+    return value[index] if index is not None else value
+
+
+# --- strategies --------------------------------------------------------------------------
+
+
+@st.composite
+def mutations(draw: st.DrawFn, base: bytes) -> bytes:
+    """1-6 edits of `base`: flip/overwrite a byte, insert or delete a run, or truncate."""
+    data = bytearray(base)
+    for _ in range(draw(st.integers(1, 6))):
+        op = draw(st.sampled_from(["flip", "set", "insert", "delete", "truncate"]))
+        i = draw(st.integers(0, max(len(data) - 1, 0)))
+        if op == "flip" and data:
+            data[i] ^= 1 << draw(st.integers(0, 7))
+        elif op == "set" and data:
+            data[i] = draw(st.sampled_from([0x00, 0x80, 0x81, 0x82, 0x84, 0xFF, 0x30, 0x05]))
+        elif op == "insert":
+            data[i:i] = draw(st.binary(min_size=1, max_size=8))
+        elif op == "delete":
+            del data[i : i + draw(st.integers(1, 8))]
+        else:
+            del data[i:]
+    return bytes(data)
+
+
+def mutated(*names: str) -> st.SearchStrategy[bytes]:
+    """Mutations of the named seeds (a seed name may be "certs:<i>")."""
+    bases: list[tuple[str, int | None]] = []
+    for name in names:
+        key, _, idx = name.partition(":")
+        bases.append((key, int(idx) if idx else None))
+    return st.sampled_from(bases).flatmap(lambda b: mutations(seed(*b)))
+
+
+def bytes_or_mutation(*names: str) -> st.SearchStrategy[bytes]:
+    return st.one_of(st.binary(max_size=400), mutated(*names))
+
+
+json_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True),
+    st.text(max_size=40),
+    st.sampled_from(["", "AAEC", "MIIB", " QUJD\nREVG ", "/Date(1700000000000)/", "20261120054000.0Z"]),
+    st.from_regex(
+        r"/Date\(-?[0-9]{1,24}\)/|[0-9]{14}(\.[0-9])?Z?|20[0-9]{2}-[0-9]{2}-[0-9]{2}T", fullmatch=True
+    ),
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=6),
+        st.lists(st.integers(-2, 300), max_size=8),
+        st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    ),
+    max_leaves=20,
+)
+
+
+def records(keys: list[str]) -> st.SearchStrategy[dict[str, Any]]:
+    return st.dictionaries(st.sampled_from(keys) | st.text(max_size=8), json_values, max_size=len(keys))
+
+
+EXO_KEYS = [
+    "Identity",
+    "Alias",
+    "DisplayName",
+    "PrimarySmtpAddress",
+    "EmailAddresses",
+    "UserPrincipalName",
+    "ExternalDirectoryObjectId",
+    "RecipientTypeDetails",
+    "IsDirSynced",
+    "HiddenFromAddressListsEnabled",
+    "WhenChangedUTC",
+    "WhenChanged",
+    "UserCertificate",
+    "UserSMimeCertificate",
+]
+ENTRA_KEYS = [
+    "id",
+    "userPrincipalName",
+    "mail",
+    "mailNickname",
+    "displayName",
+    "proxyAddresses",
+    "onPremisesSyncEnabled",
+    "onPremisesImmutableId",
+    "onPremisesDistinguishedName",
+    "onPremisesLastSyncDateTime",
+    "onPremisesProvisioningErrors",
+    "serviceProvisioningErrors",
+]
+
+
+# --- the property ------------------------------------------------------------------------
+
+
+def ours(fn: Callable[[], R]) -> R | None:
+    """Run fn; our own error is a fine answer, anything else fails the test."""
+    try:
+        return fn()
+    except SmimeDoctorError as exc:
+        assert str(exc), f"{type(exc).__name__} without a message"
+        return None
+
+
+def _touch_cert(info: CertInfo) -> None:
+    """Everything the checks read from a certificate must be computable."""
+    _ = (info.emails, info.can_encrypt, info.can_sign, info.smime_br_policies, info.eku_allows_email)
+    _ = (info.key_id, info.short(), info.issuer_cn, info.is_valid_at(T0))
+
+
+@pytest.fixture(scope="module")
+def scratch() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="fuzz-parsers-") as d:
+        yield Path(d)
+
+
+# --- X.509 -------------------------------------------------------------------------------
+
+
+@FUZZ
+@given(bytes_or_mutation("certs:0", "certs:1", "certs:3", "certs:4"))
+def test_parse_certificate_gives_certinfo_or_certificate_error(data: bytes) -> None:
+    info = ours(lambda: parse_certificate(data))
+    if info is not None:
+        assert isinstance(info, CertInfo)
+        _touch_cert(info)
+
+
+@FUZZ
+@given(st.one_of(mutated("pem"), st.binary(max_size=200).map(lambda b: b"-----BEGIN CERTIFICATE-----\n" + b)))
+def test_parse_pem_or_der_gives_certs_or_certificate_error(data: bytes) -> None:
+    for info in ours(lambda: parse_certificate_pem_or_der(data)) or []:
+        _touch_cert(info)
+
+
+# --- PKCS#7 ------------------------------------------------------------------------------
+
+
+@FUZZ
+@example(Regression("blob, MS marker value spoilt"))  # used to lose every certificate
+@example(Regression("blob, RFC 8551 marker value spoilt"))
+@given(bytes_or_mutation("blob", "ber", "certs_only"))
+def test_parse_pkcs7_gives_blob_or_pkcs7_error(data: bytes) -> None:
+    data = materialize(data)
+    blob = ours(lambda: parse_pkcs7(data))
+    if blob is not None:
+        assert isinstance(blob, Pkcs7Blob)
+        assert blob.certificates
+    if data in spoilt_blobs():
+        assert blob is not None and blob.default_marker is not None  # the other marker still counts
+
+
+@FUZZ
+@given(bytes_or_mutation("blob", "ber", "certs_only", "certs:0", "certs:1"))
+def test_published_value_never_raises(data: bytes) -> None:
+    value = PublishedValue.from_bytes("ad.userSMIMECertificate", 0, data)
+    assert value.kind in ("der", "pkcs7", "invalid")
+    assert (value.kind == "invalid") == (not value.certificates)
+    if value.kind == "invalid":
+        assert value.error
+    value.marked_certificate()
+    for cert in (*value.end_entities, *value.chain_extras):
+        _touch_cert(cert)
+
+
+# --- SST ---------------------------------------------------------------------------------
+
+
+@FUZZ
+@given(bytes_or_mutation("sst"))
+def test_read_sst_gives_certs_or_sst_error(data: bytes) -> None:
+    certs = ours(lambda: read_sst(data))
+    for der in certs or []:
+        assert isinstance(der, bytes)
+        ours(lambda der=der: parse_certificate(der))
+
+
+@FUZZ
+@given(st.lists(st.binary(max_size=64), max_size=6))
+def test_sst_round_trip_any_values(values: list[bytes]) -> None:
+    assert read_sst(write_sst(values)) == values
+
+
+# --- byte encodings ----------------------------------------------------------------------
+
+
+@FUZZ
+@given(json_values)
+def test_decode_bytes_gives_bytes_or_encoding_error(value: Any) -> None:
+    result = ours(lambda: decode_bytes(value))
+    assert result is None or isinstance(result, bytes)
+    many = ours(lambda: decode_byte_list(value))
+    assert many is None or all(isinstance(b, bytes) for b in many)
+
+
+@FUZZ
+@given(st.binary(max_size=80))
+def test_decode_bytes_round_trips_both_styles(raw: bytes) -> None:
+    assert decode_bytes(exo_bytes(raw)) == raw
+    assert decode_bytes(exo_bytes(raw, "ints")) == raw
+    assert decode_byte_list(exo_bytes(raw, "ints")) == ([raw] if raw else [])
+
+
+# --- LDIF --------------------------------------------------------------------------------
+
+
+def _use_ldif(path: Path) -> None:
+    for dn, attrs in iter_ldif(path):
+        assert isinstance(dn, str)
+        assert all(isinstance(v, bytes) for values in attrs.values() for v in values)
+        ad_user_from_ldif(dn, attrs, {"department", "extensionattribute1"})
+        template_from_ldif(dn, attrs)
+        for location, raw in ad_cert_values(attrs):
+            PublishedValue.from_bytes(location, 0, raw)
+
+
+def _utf16(data: bytes) -> bytes:
+    return b"\xff\xfe" + data.decode("utf-8", errors="replace").encode("utf-16-le")
+
+
+@FUZZ
+@given(
+    st.one_of(
+        st.binary(max_size=300),
+        st.binary(max_size=100).map(lambda b: b"\xff\xfe" + b),
+        st.text(max_size=200).map(lambda t: t.encode("utf-8", errors="surrogatepass")),
+        mutated("ldif"),
+        mutated("ldif").map(_utf16),
+    )
+)
+def test_iter_ldif_gives_records_or_ldif_error(scratch: Path, data: bytes) -> None:
+    path = scratch / "export.ldif"
+    path.write_bytes(data)
+    ours(lambda: _use_ldif(path))
+
+
+AD_KEYS = [
+    "objectguid",
+    "samaccountname",
+    "userprincipalname",
+    "mail",
+    "proxyaddresses",
+    "displayname",
+    "objectclass",
+    "whenchanged",
+    "useraccountcontrol",
+    "msexchhidefromaddresslists",
+    "memberof",
+    "usercertificate",
+    "usersmimecertificate",
+    "cn",
+    "mspki-cert-template-oid",
+    "mspki-enrollment-flag",
+    "mspki-minimal-key-size",
+    "pkiexpirationperiod",
+    "pkiextendedkeyusage",
+]
+ad_values = st.one_of(
+    st.binary(max_size=20),
+    st.from_regex(r"-?[0-9]{1,30}|[0-9]{14}\.0Z|TRUE|FALSE", fullmatch=True).map(str.encode),
+    st.text(max_size=12).map(lambda t: t.encode("utf-8", errors="surrogatepass")),
+)
+
+
+@FUZZ
+@given(
+    st.text(max_size=30),
+    st.dictionaries(st.sampled_from(AD_KEYS), st.lists(ad_values, max_size=3), max_size=8),
+)
+@example("CN=User", {"pkiexpirationperiod": []})  # IndexError in template_from_ldif (live sources)
+def test_ad_records_never_raise(dn: str, attrs: dict[str, list[bytes]]) -> None:
+    user = ad_user_from_ldif(dn, attrs, {"mail", "department"})
+    assert user.dn == dn
+    template_from_ldif(dn, attrs)
+    for location, raw in ad_cert_values(attrs):
+        PublishedValue.from_bytes(location, 0, raw)
+
+
+# --- JSON --------------------------------------------------------------------------------
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, allow_nan=True)
+
+
+@FUZZ
+@given(
+    st.one_of(
+        st.binary(max_size=200),
+        json_values.map(lambda v: _json_text(v).encode()),
+        json_values.map(lambda v: _json_text(v).encode("utf-16")),
+        mutated("json"),
+    )
+)
+@example(b"1" * 5000)  # int over 4300 digits: json's plain ValueError escaped parse_json_bytes
+@example(b'[{"WhenChangedUTC": "/Date(99999999999999999999)/"}]')  # via exo_from_json
+def test_json_exports_give_records_or_json_error(scratch: Path, raw: bytes) -> None:
+    ours(lambda: parse_json_bytes(raw, "exo-recipients.json"))
+    path = scratch / "exo-recipients.json"
+    path.write_bytes(raw)
+    for record in ours(lambda: load_json_records(path)) or []:
+        ours(lambda record=record: exo_from_json(record))
+        ours(lambda record=record: entra_from_json(record))
+        ours(lambda record=record: exo_cert_values(record))
+
+
+def _outcome(fn: Callable[[], R]) -> tuple[str, Any]:
+    try:
+        return "ok", fn()
+    except SmimeDoctorError as exc:
+        return type(exc).__name__, str(exc)
+
+
+@FUZZ
+@given(
+    st.one_of(
+        json_values.map(lambda v: _json_text(v).encode()),
+        st.lists(json_values, max_size=4).map(lambda v: _json_text({"a": 1, "value": v, "b": [2]}).encode()),
+        st.lists(st.dictionaries(st.sampled_from(EXO_KEYS), json_values, max_size=3), max_size=4).map(
+            lambda v: _json_text(v).encode()
+        ),
+        mutated("json"),
+    )
+)
+def test_streamed_json_records_match_whole_file_parse(scratch: Path, raw: bytes) -> None:
+    import workers.sources.parsing as parsing
+
+    stream = getattr(parsing, "map_json_records", None)
+    if stream is None:
+        pytest.skip("no map_json_records in this version")
+    path = scratch / "exo-recipients.json"
+    path.write_bytes(raw)
+    assert repr(_outcome(lambda: stream(path, lambda r: r))) == repr(
+        _outcome(lambda: load_json_records(path))
+    )
+
+
+@FUZZ
+@given(records(EXO_KEYS))
+def test_exo_record_never_raises(record: dict[str, Any]) -> None:
+    exo_from_json(record)
+    for location, value in exo_cert_values(record):
+        assert location.startswith("exo.")
+        if isinstance(value, bytes):
+            PublishedValue.from_bytes(location, 0, value)
+        else:
+            assert isinstance(value, SmimeDoctorError) and str(value)
+
+
+@FUZZ
+@given(records(ENTRA_KEYS))
+def test_entra_record_never_raises(record: dict[str, Any]) -> None:
+    entra_from_json(record)
+
+
+@FUZZ
+@example("/Date(1000000000000000)/")  # year 33658: ValueError escaped parse_time
+@example("/Date(100000000000000000000)/")  # OSError (time_t) escaped
+@example("/Date(" + "9" * 400 + ")/")  # OverflowError (int / 1000 too large for a float) escaped
+@example("20261399999999")  # month 13: strptime's ValueError escaped
+@example("\u0661" * 14)  # Arabic-Indic digits matched \d, then strptime raised
+@given(st.one_of(json_values, st.from_regex(r"/Date\(-?[0-9]{1,30}([+-][0-9]{4})?\)/", fullmatch=True)))
+def test_parse_time_returns_aware_datetime_or_none(value: Any) -> None:
+    result = parse_time(value)
+    assert result is None or result.tzinfo is not None

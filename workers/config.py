@@ -1,0 +1,96 @@
+"""Configuration: environment variables (SMIME_DOCTOR_*) over an optional TOML file.
+
+One Settings object serves the bot, the workers and the command line; each process reads
+only what it needs (the bot never needs directory write credentials, workers never chat
+tokens). `smime-doctor check-config` validates it and says exactly what is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from workers.errors import InputError
+
+
+class RoleMembers(BaseModel):
+    """Who holds a role: directory users (any address, UPN or sAMAccountName) and groups (DN or CN)."""
+
+    users: list[str] = Field(default_factory=list)
+    groups: list[str] = Field(default_factory=list)
+
+
+class Roles(BaseModel):
+    helpdesk: RoleMembers = Field(default_factory=RoleMembers)
+    approver: RoleMembers = Field(default_factory=RoleMembers)
+    admin: RoleMembers = Field(default_factory=RoleMembers)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SMIME_DOCTOR_", env_nested_delimiter="__", extra="forbid")
+
+    redis_url: str | None = Field(
+        None, description="Redis for queues and the outbox; unset = jobs run in-process"
+    )
+    snapshot: str | None = Field(None, description="offline snapshot directory used as the directory source")
+    demo: bool = Field(False, description="use the bundled demo tenant as the source")
+    lang: str = Field("en", description="default answer language when the chat locale does not tell (en|de)")
+    roles: Roles = Field(default_factory=Roles)
+    job_timeout_s: int = Field(120, ge=5, description="a job taking longer is stopped and reported")
+    job_retries: int = Field(
+        2, ge=0, le=10, description="retries for transient source errors and lost workers"
+    )
+    dedup_window_s: int = Field(
+        60, ge=0, description="the same question from the same person within this window runs once"
+    )
+    identity_cache_ttl_s: int = Field(
+        600, ge=0, description="how long a chat id → directory user mapping is cached"
+    )
+    outbox_stream: str = Field("smime:outbox", description="Redis stream the workers answer on")
+    key_prefix: str = Field("smime", description="prefix of every Redis key this product writes")
+
+    @field_validator("lang")
+    @classmethod
+    def _lang(cls, v: str) -> str:
+        if v not in ("en", "de"):
+            raise ValueError("must be 'en' or 'de'")
+        return v
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = os.environ.get("SMIME_DOCTOR_CONFIG")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if path:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(path)))
+        return tuple(sources)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment and $SMIME_DOCTOR_CONFIG; a bad value is one clear sentence."""
+    path = os.environ.get("SMIME_DOCTOR_CONFIG")
+    if path and not Path(path).is_file():
+        raise InputError(f"SMIME_DOCTOR_CONFIG names {path}, which does not exist")
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InputError(f"configuration error in {where}: {first['msg']}") from None
+    except Exception as exc:  # a TOML syntax error, say
+        raise InputError(f"configuration file {path} cannot be read: {str(exc).splitlines()[0]}") from None

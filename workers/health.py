@@ -1,0 +1,62 @@
+"""`smime-doctor check-config`: is the configuration usable, and is every configured service reachable?"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from workers.config import Settings
+from workers.errors import SmimeDoctorError
+from workers.worker import _redact
+
+
+def check_all(settings: Settings) -> Iterator[tuple[str, str]]:
+    """(status, sentence) pairs; status is ok, warn or fail."""
+    yield "ok", f"configuration read (language {settings.lang}, job timeout {settings.job_timeout_s} s)"
+    if settings.snapshot and not settings.demo:
+        try:
+            from workers.sources.snapshot import Snapshot
+
+            snap = Snapshot(settings.snapshot)
+            yield (
+                "ok",
+                f"snapshot {settings.snapshot}: {len(snap)} recipients, files: {', '.join(sorted(snap.available))}",
+            )
+        except SmimeDoctorError as exc:
+            yield "fail", f"snapshot: {exc}"
+    else:
+        yield "ok", "source: the bundled demo tenant (set SMIME_DOCTOR_SNAPSHOT for your own snapshot)"
+    if settings.redis_url:
+        try:
+            from redis import Redis
+
+            r = Redis.from_url(settings.redis_url, socket_connect_timeout=3, socket_timeout=3)
+            r.ping()
+            aof = r.config_get("appendonly").get("appendonly")
+            yield "ok", f"Redis {_redact(settings.redis_url)} reachable"
+            if aof != "yes":
+                yield (
+                    "warn",
+                    "Redis runs without AOF (appendonly no): queued jobs, pending answers and approvals are lost on a restart",
+                )
+        except Exception as exc:
+            yield (
+                "fail",
+                f"Redis {_redact(settings.redis_url)} cannot be reached ({type(exc).__name__}: {str(exc)[:120]})",
+            )
+    else:
+        yield (
+            "ok",
+            "no Redis configured: jobs run in-process (fine for one bot, not for workers on other hosts)",
+        )
+    roles = settings.roles
+    counts = {
+        r: len(getattr(roles, r).users) + len(getattr(roles, r).groups)
+        for r in ("helpdesk", "approver", "admin")
+    }
+    if not counts["helpdesk"] and not counts["admin"]:
+        yield (
+            "warn",
+            "no helpdesk or admin configured (roles.helpdesk / roles.admin): nobody can look at other users",
+        )
+    else:
+        yield "ok", "roles: " + ", ".join(f"{r} {n}" for r, n in counts.items())

@@ -1,0 +1,194 @@
+"""Job entry points: plain ids and options in, an answer on the outbox out.
+
+The same `compute_answer` runs in an RQ worker process (`run_chat_job`) and in-process (the
+embedded default). It never imports `bot/` or `handlers/` and holds no chat credentials: the
+answer is pure data (the Report contract), rendered per platform by the bot.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from workers.config import Settings, load_settings
+from workers.errors import SmimeDoctorError, TransientError, UserLookupError
+
+log = logging.getLogger("smime_doctor.jobs")
+
+INTERACTIVE, BULK = "interactive", "bulk"
+JOB_KINDS = ("diagnose", "encrypt_to", "audit")
+
+
+@lru_cache(maxsize=4)
+def _directory(snapshot: str | None, demo: bool) -> Any:
+    from workers.sources.directory import open_directory
+
+    return open_directory(snapshot, demo)
+
+
+def directory_for(settings: Settings) -> Any:
+    """The directory source of this process, loaded once and reused by every job."""
+    return _directory(settings.snapshot, settings.demo)
+
+
+def evaluation_time(spec: dict[str, Any], directory: Any) -> datetime:
+    if spec.get("at"):
+        from workers.sources.parsing import parse_time
+
+        at = parse_time(spec["at"])
+        if at is not None:
+            return at
+    if getattr(directory, "is_demo", False) and directory.tenant.collected_at:
+        return directory.tenant.collected_at  # the demo tenant is a fixed moment in time
+    return datetime.now(UTC)
+
+
+def compute_answer(spec: dict[str, Any], directory: Any) -> dict[str, Any]:
+    """Run one job. Returns {"type": "report"|"audit"|"text", ...}; bad names become a sentence."""
+    from workers.diagnosis import Engine
+
+    drill_delay = float(os.environ.get("SMIME_DOCTOR_FAULT_DELAY_S") or 0)
+    if drill_delay:  # fault drills: make every job as slow as a hanging source would
+        time.sleep(drill_delay)
+    kind = spec["kind"]
+    lang = spec.get("lang") or "en"
+    at = evaluation_time(spec, directory)
+    engine = Engine(directory.tenant, at, lang=lang)
+    try:
+        if kind == "diagnose":
+            user = directory.find(spec["subject"])
+            return {"type": "report", "report": engine.diagnose(user, spec["subject"]).to_json()}
+        if kind == "encrypt_to":
+            recipient = directory.find(spec["recipient"])
+            sender = directory.sender(spec["sender"])
+            report = engine.encrypt_to(recipient, sender, spec["recipient"], spec["sender"])
+            return {"type": "report", "report": report.to_json()}
+        if kind == "audit":
+            verdicts: Counter[str] = Counter()
+            checks: Counter[str] = Counter()
+            worst: list[dict[str, str]] = []
+            for report in engine.audit(directory.iter_users()):
+                verdicts[report.verdict] += 1
+                for check_id in {f.check for f in report.findings if f.status in ("fail", "warn")}:
+                    checks[check_id] += 1
+                if report.verdict == "fail":
+                    worst.append(
+                        {
+                            "user": report.subject.get("primary_smtp") or report.subject["query"],
+                            "headline": report.headline,
+                        }
+                    )
+            summary = {
+                "users": sum(verdicts.values()),
+                "verdicts": dict(verdicts),
+                "checks": checks.most_common(),
+                "worst_users": worst,
+            }
+            return {
+                "type": "audit",
+                "summary": summary,
+                "tenant": [f.to_json() for f in engine.tenant_findings()],
+            }
+        raise ValueError(f"unknown job kind {kind!r}")
+    except UserLookupError as exc:
+        return {"type": "text", "text": str(exc), "candidates": exc.candidates}
+    finally:
+        engine.close()
+
+
+TRANSIENT_ATTEMPTS = 3
+
+
+def answer_or_error(spec: dict[str, Any], directory: Any) -> dict[str, Any]:
+    """compute_answer, with transient source errors retried (exponential backoff with jitter)
+    and our other errors turned into a sentence for the asker."""
+    from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
+    attempt = retry(
+        retry=retry_if_exception_type(TransientError),
+        stop=stop_after_attempt(TRANSIENT_ATTEMPTS),
+        wait=wait_random_exponential(multiplier=1, max=8),
+        reraise=True,
+    )(compute_answer)
+    try:
+        return attempt(spec, directory)
+    except TransientError as exc:
+        return {"type": "text", "text": f"{exc} — tried {TRANSIENT_ATTEMPTS} times; please try again later."}
+    except SmimeDoctorError as exc:
+        return {"type": "text", "text": str(exc)}
+
+
+# -- RQ ------------------------------------------------------------------------------------
+
+
+def run_chat_job(spec: dict[str, Any]) -> str:
+    """RQ entry point: compute, remember the answer for duplicates, publish to every waiting conversation."""
+    from redis import Redis
+
+    from workers.outbox import RedisOutbox
+
+    settings = load_settings()
+    assert settings.redis_url, "an RQ worker needs SMIME_DOCTOR_REDIS_URL"
+    redis = Redis.from_url(settings.redis_url)
+    answer = answer_or_error(spec, directory_for(settings))
+    publish_answer(redis, RedisOutbox(redis, settings.outbox_stream), settings, spec["job_id"], answer)
+    return answer["type"]
+
+
+def answer_key(settings: Settings, job_id: str) -> str:
+    return f"{settings.key_prefix}:answer:{job_id}"
+
+
+def targets_key(settings: Settings, job_id: str) -> str:
+    return f"{settings.key_prefix}:targets:{job_id}"
+
+
+def publish_answer(redis: Any, outbox: Any, settings: Settings, job_id: str, answer: dict[str, Any]) -> None:
+    """Store the answer (a duplicate question arriving later reuses it), then publish it for every
+    conversation waiting on this job. Delivery deduplicates per (job, target), so publishing the
+    same target twice after a retry is harmless."""
+    ttl = max(settings.dedup_window_s, 60) * 2
+    redis.set(answer_key(settings, job_id), json.dumps(answer, ensure_ascii=False), ex=ttl)
+    for raw in redis.lrange(targets_key(settings, job_id), 0, -1):
+        target = json.loads(raw)
+        outbox.publish(outbox_message(job_id, target, answer), stream=target.get("stream"))
+
+
+def on_job_failure(
+    job: Any, connection: Any, exc_type: Any = None, exc_value: Any = None, tb: Any = None
+) -> None:
+    """RQ failure callback (retries exhausted, timeout, lost worker): tell the asker instead of leaving
+    them waiting. Only a short reason reaches the chat; the traceback stays in the worker log."""
+    from workers.outbox import RedisOutbox
+
+    settings = load_settings()
+    spec = job.args[0] if job.args else {}
+    if getattr(job, "retries_left", 0):
+        return  # RQ will run it again; the asker keeps waiting for the real answer
+    reason = exc_type.__name__ if isinstance(exc_type, type) else "error"
+    text = {
+        "en": f"Sorry — this could not be checked right now ({reason}). Please try again in a few minutes.",
+        "de": f"Das konnte gerade nicht geprüft werden ({reason}). Bitte in ein paar Minuten erneut versuchen.",
+    }["de" if spec.get("lang") == "de" else "en"]
+    publish_answer(
+        connection,
+        RedisOutbox(connection, settings.outbox_stream),
+        settings,
+        job.id,
+        {"type": "text", "text": text},
+    )
+
+
+def outbox_message(job_id: str, target: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "delivery_id": f"{job_id}:{target['target_id']}",
+        "job_id": job_id,
+        "target": target,
+        "answer": answer,
+    }

@@ -1,0 +1,58 @@
+"""`smime-doctor worker`: an RQ worker on the product's queues, `interactive` before `bulk`.
+
+The scheduler is on (retry intervals need it) and registry maintenance runs every 15 s, so
+a job whose worker died is retried by a surviving worker about a minute later (RQ lets an
+abandoned job's heartbeat lapse first). For several workers on one host use
+`rq worker-pool -n N interactive bulk -w rq.worker.Worker` with the same environment.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from workers.config import Settings
+from workers.errors import InputError
+from workers.jobs import BULK, INTERACTIVE, directory_for
+
+MAINTENANCE_INTERVAL_S = 15
+WORKER_TTL_S = 30
+JOB_MONITORING_INTERVAL_S = 10
+
+
+def run_worker(settings: Settings, burst: bool = False, name: str | None = None) -> int:
+    from redis import Redis
+    from redis.exceptions import RedisError
+    from rq import Queue, Worker
+
+    if not settings.redis_url:
+        raise InputError("a worker needs a Redis: set SMIME_DOCTOR_REDIS_URL (or pass --redis URL)")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        redis.ping()
+    except RedisError as exc:
+        raise InputError(
+            f"Redis at {_redact(settings.redis_url)} cannot be reached ({type(exc).__name__})"
+        ) from None
+    directory_for(settings)  # load the source before taking jobs: the first answer is as fast as the rest
+    queues = [Queue(n, connection=redis) for n in (INTERACTIVE, BULK)]
+    # A short worker TTL keeps idle workers waking up (RQ only does maintenance between dequeues),
+    # so a job abandoned by a dead worker is found and re-run about a minute after its death.
+    worker = Worker(
+        queues,
+        connection=redis,
+        name=name,
+        maintenance_interval=MAINTENANCE_INTERVAL_S,
+        worker_ttl=WORKER_TTL_S,
+        job_monitoring_interval=JOB_MONITORING_INTERVAL_S,
+    )
+    worker.work(burst=burst, with_scheduler=True)
+    return 0
+
+
+def _redact(url: str) -> str:
+    """A Redis URL without its password, for messages and logs."""
+    if "@" not in url:
+        return url
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://***@{rest.split('@', 1)[1]}"
