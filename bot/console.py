@@ -36,9 +36,44 @@ def render_answer(answer: dict[str, Any], lang: str, width: int = 100) -> str:
         render_report(answer["report"], console, lang)
     elif kind == "audit":
         render_audit_summary(answer["summary"], answer.get("tenant", []), console, lang)
+    elif kind == "plan":
+        console.print(plan_text(answer, lang))
+    elif kind == "approval_request":
+        request = answer["request"]
+        console.print(
+            f"Approval needed: {request['id']} — {request['action']} for {request['target']} (asked by {request['requester']})"
+        )
+        console.print(changes_text(request["plan"]))
+        console.print(f"Answer 'approve {request['id']}' or 'deny {request['id']}'.")
+    elif kind == "approval_update":
+        request = answer["request"]
+        who = ", ".join(d.get("display") or d["actor"] for d in request.get("decisions", [])) or "—"
+        console.print(f"Request {request['id']} is now {request['state']} ({who}).")
     else:
         console.print(answer.get("text", ""))
     return buffer.getvalue().rstrip("\n")
+
+
+def changes_text(plan: dict[str, Any]) -> str:
+    return "\n".join(
+        f"  - {c['attribute']}: {c.get('subject') or '?'} (until {c.get('not_after') or '?'}) — {c['reason']}"
+        for c in plan.get("changes", [])
+    )
+
+
+def plan_text(answer: dict[str, Any], lang: str) -> str:
+    lines = [answer.get("summaries", {}).get(lang) or answer.get("summary", "")]
+    if answer["plan"].get("changes"):
+        lines.append(changes_text(answer["plan"]))
+    request = answer.get("request")
+    if request:
+        lines.append(
+            {
+                "en": f"Request {request['id']} waits for an approver; nothing changes until then.",
+                "de": f"Antrag {request['id']} wartet auf Freigabe; bis dahin ändert sich nichts.",
+            }[lang]
+        )
+    return "\n".join(lines)
 
 
 class ConsoleTransport:

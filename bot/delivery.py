@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from workers.outbox import OutboxEntry
@@ -26,8 +27,16 @@ class Transport(Protocol):
 
 class Delivery:
     def __init__(
-        self, outbox: Any, transports: dict[str, Transport], redis: Any = None, prefix: str = "smime"
+        self,
+        outbox: Any,
+        transports: dict[str, Transport],
+        redis: Any = None,
+        prefix: str = "smime",
+        prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
+        """`prepare(message) -> answer` lets the bot act on an answer before showing it (a plan
+        becomes an approval request); it must be idempotent, as redeliveries call it again."""
+        self.prepare = prepare
         self.outbox = outbox
         self.transports = transports
         self.redis = redis
@@ -58,7 +67,8 @@ class Delivery:
             )
             return False
         try:
-            transport.deliver(target, message.get("answer") or {})
+            answer = self.prepare(message) if self.prepare is not None else (message.get("answer") or {})
+            transport.deliver(target, answer)
         except Exception:
             log.exception("delivery of %s failed; it stays pending and is retried", entry.entry_id)
             return False

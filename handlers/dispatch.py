@@ -15,7 +15,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
 from handlers import help as helptext
-from handlers.approvals import ApprovalLog
 from handlers.identity import IdentityError, IdentityResolver, Person
 from handlers.intents import Intent, parse
 from handlers.policy import Policy
@@ -60,7 +59,7 @@ class Dispatcher:
         identity: IdentityResolver,
         policy: Policy,
         queue: JobQueue,
-        approvals: ApprovalLog,
+        approvals: Any = None,
     ) -> None:
         self.settings = settings
         self.directory = directory
@@ -114,12 +113,10 @@ class Dispatcher:
             sender = self._sender_name(intent.sender)
             return self._job("encrypt_to", asker, lang, sender=sender, recipient=me, what=f"{sender} → {me}")
         if intent.kind == "reset":
-            request_id = self.approvals.open("reset_published", asker.key, asker.key, req.platform)
-            text = {
-                "en": f"Your request to reset your published certificates is recorded as {request_id}. An approver will see the exact plan before anything is changed; you will be told of every step.",
-                "de": f"Ihr Antrag, Ihre veröffentlichten Zertifikate zurückzusetzen, ist als {request_id} erfasst. Eine freigebende Person sieht den genauen Plan, bevor etwas geändert wird; Sie erfahren jeden Schritt.",
-            }[lang]
-            return Reply(text, "ack", lang)
+            # A worker computes the exact plan; when it comes back the bot opens the approval request
+            # (bot.app.App.open_plan) and shows the plan to the asker and to the approvers.
+            what = {"en": "what a reset would change", "de": "was ein Zurücksetzen ändern würde"}[lang]
+            return self._job("plan_reset", asker, lang, subject=me, what=what)
         if intent.kind == "check":
             subject = self._resolve(intent.subject or "")
             if refusal := self._refuse(asker, "check", subject, lang):
@@ -138,6 +135,38 @@ class Dispatcher:
                 return refusal
             what = {"en": "the whole tenant", "de": "den ganzen Mandanten"}[lang]
             return self._job("audit", asker, lang, what=what, queue=BULK)
+        if intent.kind in ("approve", "deny"):
+            outcome = self.approvals.decide(intent.request_id or "", asker, intent.kind == "approve")
+            return Reply(outcome.message[lang], "answer" if outcome.ok else "refusal", lang)
+        if intent.kind == "pending":
+            roles = self.policy.roles_of(asker)
+            if not roles & {"approver", "admin"}:
+                return Reply(
+                    {
+                        "en": "Only approvers have pending approvals.",
+                        "de": "Nur freigebende Personen haben offene Freigaben.",
+                    }[lang],
+                    "refusal",
+                    lang,
+                )
+            waiting = [r for r in self.approvals.pending() if r.requester != asker.key]
+            if not waiting:
+                return Reply(
+                    {"en": "Nothing waits for your approval.", "de": "Nichts wartet auf Ihre Freigabe."}[
+                        lang
+                    ],
+                    "answer",
+                    lang,
+                )
+            lines = [
+                f"  • {r.id}: {r.action} for {r.target} ({len(r.plan.get('changes', []))} change(s)), asked by {r.requester}"
+                for r in waiting
+            ]
+            head = {
+                "en": "Waiting for approval (answer 'approve <id>' or 'deny <id>'):",
+                "de": "Warten auf Freigabe (antworten Sie 'freigeben <id>' oder 'ablehnen <id>'):",
+            }[lang]
+            return Reply("\n".join([head, *lines]), "answer", lang)
         if intent.kind == "history":
             subject = self._resolve(intent.subject or "")
             if refusal := self._refuse(asker, "history", subject, lang):

@@ -13,7 +13,21 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-KINDS = ("self_check", "why_to_me", "why", "reset", "check", "audit", "explain", "help", "history", "unknown")
+KINDS = (
+    "self_check",
+    "why_to_me",
+    "why",
+    "reset",
+    "check",
+    "audit",
+    "explain",
+    "help",
+    "history",
+    "approve",
+    "deny",
+    "pending",
+    "unknown",
+)
 
 
 @dataclass(frozen=True)
@@ -24,6 +38,7 @@ class Intent:
     sender: str | None = None  # X in "why can't X encrypt to ..."
     recipient: str | None = None  # Y in "... to Y"; None means "me"
     check_id: str | None = None
+    request_id: str | None = None
     suggestions: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -55,6 +70,13 @@ def _p(kind: str, lang: str, pattern: str) -> None:
     )
 
 
+# -- approvals (console; Slack and Teams use buttons) -----------------------------------
+_p("approve", "en", r"approve (?P<request>r-[\w-]+)")
+_p("deny", "en", r"(?:deny|reject) (?P<request>r-[\w-]+)")
+_p("approve", "de", r"(?:freigeben|genehmigen) (?P<request>r-[\w-]+)")
+_p("deny", "de", r"ablehnen (?P<request>r-[\w-]+)")
+_p("pending", "en", r"(?:pending|pending approvals|what needs my approval|approvals)")
+_p("pending", "de", r"(?:offene freigaben|freigaben|was muss ich freigeben)")
 # -- help ------------------------------------------------------------------------------
 _p("help", "en", r"(?:help|\?|what can you do|commands|usage|how does this work)")
 _p("help", "de", r"(?:hilfe|was kannst du|befehle|wie funktioniert das)")
@@ -177,7 +199,7 @@ COMMANDS = {
     ],
 }
 
-COMMAND_WORDS = {"check", "audit", "explain", "help", "history"}
+COMMAND_WORDS = {"check", "audit", "explain", "help", "history", "approve", "deny", "pending"}
 
 _GERMAN_HINTS = re.compile(
     r"\b(ist|mein|meine|warum|kann|mir|nicht|zertifikat\w*|bitte|hilfe|pruefe|setze|verschluessel\w*|wer|von|an)\b"
@@ -223,11 +245,19 @@ def parse(text: str) -> Intent:
             if name in ("me", "myself", "mich"):
                 return Intent("self_check", lang)
             return Intent(kind, lang, subject=name)
+        if kind in ("approve", "deny"):
+            return Intent(kind, lang, request_id=_request_id(text))
         if kind == "explain":
             return Intent("explain", lang, check_id=groups.get("check"))
         return Intent(kind, lang)
     guessed = guess_language(text)
     return Intent("unknown", guessed, suggestions=closest_commands(n, guessed or "en"))
+
+
+def _request_id(text: str) -> str | None:
+    """Request ids are case-sensitive tokens: take them from the original text, not the folded one."""
+    m = re.search(r"\b(R-[A-Za-z0-9_-]+)", text, re.IGNORECASE)
+    return ("R-" + m.group(1)[2:]) if m else None
 
 
 def _clean(name: str | None) -> str | None:

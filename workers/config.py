@@ -55,6 +55,16 @@ class Settings(BaseSettings):
     identity_cache_ttl_s: int = Field(
         600, ge=0, description="how long a chat id → directory user mapping is cached"
     )
+    approvers_targets: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="where approval requests are posted, e.g. {platform: slack, channel: C0APPROVERS}",
+    )
+    approval_ttl_s: int = Field(
+        24 * 3600, ge=60, description="an undecided approval request expires after this"
+    )
+    audit_log_file: str | None = Field(
+        None, description="JSON-lines file every approval event is appended to (for the SIEM)"
+    )
     outbox_stream: str = Field("smime:outbox", description="Redis stream the workers answer on")
     key_prefix: str = Field("smime", description="prefix of every Redis key this product writes")
 

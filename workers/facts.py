@@ -34,6 +34,9 @@ class PublishedValue:
     error: str | None = None
     marker: DefaultCertMarker | None = None
     blob_capabilities: tuple[str, ...] | None = None
+    raw: bytes = field(
+        default=b"", repr=False, compare=False
+    )  # the value as stored (remediation removes exactly it)
 
     @property
     def end_entities(self) -> tuple[CertInfo, ...]:
@@ -60,7 +63,9 @@ class PublishedValue:
                     except InputError as exc:
                         errors.append(str(exc))
                 if not certs:
-                    return PublishedValue(location, index, len(raw), "invalid", (), "; ".join(errors))
+                    return PublishedValue(
+                        location, index, len(raw), "invalid", (), "; ".join(errors), raw=raw
+                    )
                 return PublishedValue(
                     location,
                     index,
@@ -70,15 +75,16 @@ class PublishedValue:
                     "; ".join(errors) or None,
                     blob.default_marker,
                     blob.smime_capabilities,
+                    raw=raw,
                 )
             except InputError as exc:
                 pkcs7_error = str(exc)
         else:
             pkcs7_error = None
         try:
-            return PublishedValue(location, index, len(raw), "der", (parse_certificate(raw),))
+            return PublishedValue(location, index, len(raw), "der", (parse_certificate(raw),), raw=raw)
         except InputError as exc:
-            return PublishedValue(location, index, len(raw), "invalid", (), pkcs7_error or str(exc))
+            return PublishedValue(location, index, len(raw), "invalid", (), pkcs7_error or str(exc), raw=raw)
 
     def marked_certificate(self) -> CertInfo | None:
         """The certificate the Outlook default-encryption marker names, if any."""

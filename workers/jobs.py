@@ -22,7 +22,7 @@ from workers.errors import SmimeDoctorError, TransientError, UserLookupError
 log = logging.getLogger("smime_doctor.jobs")
 
 INTERACTIVE, BULK = "interactive", "bulk"
-JOB_KINDS = ("diagnose", "encrypt_to", "audit")
+JOB_KINDS = ("diagnose", "encrypt_to", "audit", "plan_reset")
 
 
 @lru_cache(maxsize=4)
@@ -69,6 +69,19 @@ def compute_answer(spec: dict[str, Any], directory: Any) -> dict[str, Any]:
             sender = directory.sender(spec["sender"])
             report = engine.encrypt_to(recipient, sender, spec["recipient"], spec["sender"])
             return {"type": "report", "report": report.to_json()}
+        if kind == "plan_reset":
+            from workers.remediation.plan import plan_reset, plan_summary
+
+            user = directory.find(spec["subject"])
+            plan = plan_reset(user, at)
+            texts = {lg: plan_summary(plan, lg) for lg in ("en", "de")}
+            return {
+                "type": "plan",
+                "plan": plan,
+                "summary": texts[lang],
+                "summaries": texts,
+                "asker": spec["asker"],
+            }
         if kind == "audit":
             verdicts: Counter[str] = Counter()
             checks: Counter[str] = Counter()

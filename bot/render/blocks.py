@@ -1,0 +1,480 @@
+"""Answers as Slack Block Kit: pure functions from the outbox answer dicts to blocks.
+
+The headline comes first (most people read nothing else), then findings grouped by severity
+with their remedy, certificate facts in a compact context block, and buttons for the next
+step. Slack rejects a message over its limits (50 blocks, 3000 characters a section), so a
+long answer folds into a summary that fits plus `detail`: further messages for a thread.
+Every piece of directory data is escaped — a display name must never become an @channel.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.render.text import ORDER, _dedupe, is_tenant_wide, priority, verdict_of_dicts
+
+MAX_BLOCKS = 50  # per message
+HOME_MAX_BLOCKS = 100  # per App Home view
+SECTION_TEXT = 3000
+CONTEXT_ELEMENTS = 10
+CONTEXT_TEXT = 2000
+HEADER_TEXT = 150
+BUTTON_TEXT = 75
+FALLBACK_TEXT = 3000  # notification text; Slack truncates at 40k, people read far less
+
+# Action ids the Slack app listens to (bot/slack/listeners.py); values carry no identity.
+CHECK_AGAIN, WHY_ME, RESET = "smime_check_again", "smime_why_me", "smime_reset"
+APPROVE, DENY = "smime_approve", "smime_deny"
+
+EMOJI = {
+    "fail": ":x:",
+    "error": ":grey_question:",
+    "warn": ":warning:",
+    "info": ":information_source:",
+    "pass": ":white_check_mark:",
+    "skip": ":heavy_minus_sign:",
+}
+
+WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "fail": "Must be fixed",
+        "error": "Could not be checked",
+        "warn": "Should be fixed",
+        "info": "Good to know",
+        "certs": "Certificates",
+        "outlook": "Outlook picks",
+        "nothing": "nothing",
+        "passed": "{n} checks passed",
+        "skipped": "{n} not checked",
+        "sender": "Sender",
+        "recipient": "Recipient",
+        "tenant": "Tenant-wide (for admins)",
+        "more": "… and {n} more — the full detail is in the thread.",
+        "check_again": "Check again",
+        "why_me": "Why can't someone encrypt to me?",
+        "reset": "Reset my published certs",
+        "reset_confirm": "Ask an approver to remove your published certificates? Nothing changes until they approve.",
+        "confirm": "Yes",
+        "cancel": "Cancel",
+        "audit": "Audit: {users} users — {fail} fail, {warn} warn, {ok} ok",
+        "common": "Most common problems",
+        "worst": "Users with failures",
+        "request": "*{requester}* asks to *{action}* for *{target}*",
+        "changes": "What will change",
+        "no_changes": "Nothing to change.",
+        "expires": "Expires {when}",
+        "approve": "Approve",
+        "deny": "Deny",
+        "approve_confirm": "Approve request {id}? The listed values will be removed.",
+        "deny_confirm": "Deny request {id}?",
+        "your_request": "Your request {id} — what will change once an approver agrees:",
+        "state_pending": ":hourglass_flowing_sand: Waiting for an approver",
+        "state_approved": ":white_check_mark: Approved by {who}",
+        "state_denied": ":no_entry: Denied by {who}",
+        "state_expired": ":alarm_clock: Expired — nobody decided in time",
+        "state_executing": ":gear: Approved by {who} — being carried out",
+        "state_done": ":white_check_mark: Done (approved by {who})",
+        "state_failed": ":x: Failed — nothing more will be tried (approved by {who})",
+        "recorded": "{who} approved; another approver is needed",
+        "home_title": "Your S/MIME certificate",
+        "home_none": "No diagnosis yet — checking now; this page updates by itself.",
+        "home_checked": "Last checked {when}",
+        "home_pending": "Approvals waiting",
+        "home_pending_none": "No approvals waiting.",
+        "home_error": "I could not look you up: {error}",
+    },
+    "de": {
+        "fail": "Muss behoben werden",
+        "error": "Konnte nicht geprüft werden",
+        "warn": "Sollte behoben werden",
+        "info": "Gut zu wissen",
+        "certs": "Zertifikate",
+        "outlook": "Outlook wählt",
+        "nothing": "nichts",
+        "passed": "{n} Prüfungen bestanden",
+        "skipped": "{n} nicht geprüft",
+        "sender": "Absender",
+        "recipient": "Empfänger",
+        "tenant": "Mandantenweit (für Admins)",
+        "more": "… und {n} weitere — alle Details stehen im Thread.",
+        "check_again": "Erneut prüfen",
+        "why_me": "Warum kann mir niemand verschlüsseln?",
+        "reset": "Meine Zertifikate zurücksetzen",
+        "reset_confirm": "Eine freigebende Person bitten, Ihre veröffentlichten Zertifikate zu entfernen? Vor der Freigabe ändert sich nichts.",
+        "confirm": "Ja",
+        "cancel": "Abbrechen",
+        "audit": "Prüfung: {users} Benutzer — {fail} Fehler, {warn} Warnungen, {ok} in Ordnung",
+        "common": "Häufigste Probleme",
+        "worst": "Benutzer mit Fehlern",
+        "request": "*{requester}* beantragt *{action}* für *{target}*",
+        "changes": "Was sich ändert",
+        "no_changes": "Nichts zu ändern.",
+        "expires": "Läuft ab {when}",
+        "approve": "Freigeben",
+        "deny": "Ablehnen",
+        "approve_confirm": "Antrag {id} freigeben? Die aufgeführten Werte werden entfernt.",
+        "deny_confirm": "Antrag {id} ablehnen?",
+        "your_request": "Ihr Antrag {id} — was sich nach der Freigabe ändert:",
+        "state_pending": ":hourglass_flowing_sand: Wartet auf Freigabe",
+        "state_approved": ":white_check_mark: Freigegeben von {who}",
+        "state_denied": ":no_entry: Abgelehnt von {who}",
+        "state_expired": ":alarm_clock: Abgelaufen — niemand hat rechtzeitig entschieden",
+        "state_executing": ":gear: Freigegeben von {who} — wird ausgeführt",
+        "state_done": ":white_check_mark: Erledigt (freigegeben von {who})",
+        "state_failed": ":x: Fehlgeschlagen — es wird nichts mehr versucht (freigegeben von {who})",
+        "recorded": "{who} hat freigegeben; eine weitere Freigabe ist nötig",
+        "home_title": "Ihr S/MIME-Zertifikat",
+        "home_none": "Noch keine Diagnose — ich prüfe gerade; diese Seite aktualisiert sich selbst.",
+        "home_checked": "Zuletzt geprüft {when}",
+        "home_pending": "Wartende Freigaben",
+        "home_pending_none": "Keine Freigaben offen.",
+        "home_error": "Ich konnte Sie nicht zuordnen: {error}",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Message:
+    """One Slack message: `text` is the notification fallback; `detail` are thread follow-ups."""
+
+    text: str
+    blocks: list[dict[str, Any]]
+    detail: list[list[dict[str, Any]]] = field(default_factory=list)
+
+
+# -- primitives ------------------------------------------------------------------------------
+
+
+def esc(text: Any) -> str:
+    """Escape the three characters Slack treats as markup (&, <, >): no mentions, no links."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, SECTION_TEXT)}}
+
+
+def context(texts: list[str]) -> dict[str, Any]:
+    return {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": clip(t, CONTEXT_TEXT)} for t in texts[:CONTEXT_ELEMENTS]],
+    }
+
+
+def header(text: str) -> dict[str, Any]:
+    return {"type": "header", "text": {"type": "plain_text", "text": clip(text, HEADER_TEXT)}}
+
+
+def button(
+    text: str, action_id: str, value: str, style: str | None = None, confirm: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    b: dict[str, Any] = {
+        "type": "button",
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": clip(text, BUTTON_TEXT)},
+        "value": value[:2000],
+    }
+    if style:
+        b["style"] = style
+    if confirm:
+        b["confirm"] = confirm
+    return b
+
+
+def confirm_dialog(title: str, text: str, yes: str, no: str, danger: bool = False) -> dict[str, Any]:
+    dialog: dict[str, Any] = {
+        "title": {"type": "plain_text", "text": clip(title, 100)},
+        "text": {"type": "plain_text", "text": clip(text, 300)},
+        "confirm": {"type": "plain_text", "text": clip(yes, 30)},
+        "deny": {"type": "plain_text", "text": clip(no, 30)},
+    }
+    if danger:
+        dialog["style"] = "danger"
+    return dialog
+
+
+def words_for(lang: str) -> dict[str, str]:
+    return WORDS.get(lang, WORDS["en"])
+
+
+def next_step_buttons(lang: str) -> dict[str, Any]:
+    """"check again", "why can't someone encrypt to me?", "reset my published certs"."""
+    w = words_for(lang)
+    reset_confirm = confirm_dialog(w["reset"], w["reset_confirm"], w["confirm"], w["cancel"], danger=True)
+    return {
+        "type": "actions",
+        "block_id": "smime_next",
+        "elements": [
+            button(w["check_again"], CHECK_AGAIN, "self", style="primary"),
+            button(w["why_me"], WHY_ME, "self"),
+            button(w["reset"], RESET, "self", style="danger", confirm=reset_confirm),
+        ],
+    }
+
+
+def slack_date(epoch: float, fallback: str) -> str:
+    """A timestamp each reader sees in their own time zone."""
+    return f"<!date^{int(epoch)}^{{date_short_pretty}} {{time}}|{esc(fallback)}>"
+
+
+# -- answers ---------------------------------------------------------------------------------
+
+
+def render(answer: dict[str, Any], lang: str = "en", *, buttons: bool = True, max_blocks: int = MAX_BLOCKS) -> Message:
+    """Any outbox answer → one message (folded to `max_blocks`)."""
+    kind = answer.get("type")
+    if kind == "report":
+        blocks, fallback = report_blocks(answer["report"], lang, buttons=buttons)
+    elif kind == "audit":
+        blocks, fallback = audit_blocks(answer.get("summary") or {}, answer.get("tenant") or [], lang)
+    elif kind == "plan":
+        blocks, fallback = plan_blocks(answer.get("request") or {}, answer.get("plan"), lang)
+    elif kind == "approval_request":
+        blocks, fallback = approval_blocks(answer["request"], lang, event="requested")
+    elif kind == "approval_update":
+        blocks, fallback = approval_blocks(answer["request"], lang, event=answer.get("event", ""))
+    else:
+        blocks, fallback = text_blocks(answer)
+    return fold(blocks, clip(fallback, FALLBACK_TEXT), lang, max_blocks)
+
+
+def fold(blocks: list[dict[str, Any]], text: str, lang: str, max_blocks: int = MAX_BLOCKS) -> Message:
+    """Keep the head (and the trailing buttons) within the limit; the rest becomes thread detail."""
+    if len(blocks) <= max_blocks:
+        return Message(text, blocks)
+    tail = [b for b in blocks[-1:] if b["type"] == "actions"]
+    body = blocks[: len(blocks) - len(tail)]
+    keep = max_blocks - len(tail) - 1  # room for the "… more in the thread" notice
+    head, rest = body[:keep], body[keep:]
+    notice = context([words_for(lang)["more"].format(n=sum(1 for b in rest if b["type"] == "section"))])
+    detail = [rest[i : i + MAX_BLOCKS] for i in range(0, len(rest), MAX_BLOCKS)]
+    return Message(text, head + [notice] + tail, detail)
+
+
+def text_blocks(answer: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
+    text = str(answer.get("text") or "")
+    blocks = [section(esc(text))] if text else []
+    candidates = answer.get("candidates") or []
+    if candidates:
+        blocks.append(section("\n".join(f"• {esc(c)}" for c in candidates[:40])))
+    return blocks, text
+
+
+def _finding_text(f: dict[str, Any], brief: bool = False) -> str:
+    count = f" (×{f['_count']})" if f.get("_count", 1) > 1 else ""
+    line = f"{EMOJI.get(f['status'], '')} *{esc(f['title'])}*{count}  `{esc(f['check'])}`"
+    if not brief and f.get("detail"):
+        line += f"\n{esc(f['detail'])}"
+    if not brief and f.get("remedy"):
+        line += f"\n:arrow_right: {esc(f['remedy'])}"
+    return line
+
+
+def _who(party: dict[str, Any]) -> str:
+    address = party.get("primary_smtp") or party.get("query") or ""
+    name = party.get("display_name")
+    return f"{esc(name)} ({esc(address)})" if name else esc(address)
+
+
+def report_blocks(
+    report: dict[str, Any], lang: str = "en", *, buttons: bool = True
+) -> tuple[list[dict[str, Any]], str]:
+    """Headline, who, findings by severity with remedies, certificate facts, counts, next steps."""
+    w = words_for(lang)
+    findings = sorted(report.get("findings") or [], key=lambda f: (ORDER.get(f["status"], 9), priority(f["check"])))
+    tenant = [f for f in findings if is_tenant_wide(f["check"])]
+    own = [f for f in findings if not is_tenant_wide(f["check"])]
+    verdict = verdict_of_dicts(own)
+    shown = "pass" if verdict == "info" else verdict
+    headline = str(report.get("headline") or "")
+    blocks = [section(f"{EMOJI[shown]} *{esc(headline)}*")]
+    subject = report.get("subject") or {}
+    if report.get("sender"):
+        who = f"{w['sender']}: {_who(report['sender'])}   {w['recipient']}: {_who(subject)}"
+    else:
+        who = _who(subject)
+    blocks.append(context([who, esc(str(report.get("evaluated_at") or ""))]))
+    for status in ("fail", "error", "warn"):
+        group = _dedupe([f for f in own if f["status"] == status])
+        if not group:
+            continue
+        blocks.append(section(f"*{w[status]}* ({len(group)})"))
+        blocks.extend(section(_finding_text(f)) for f in group)
+    notes = _dedupe([f for f in own if f["status"] == "info"])
+    if notes:
+        lines = "\n".join(_finding_text(f, brief=True) for f in notes)
+        blocks.append(section(f"*{w['info']}*\n{lines}"))
+    certs = report.get("certificates") or []
+    if certs:
+        choice = report.get("outlook_choice") or {}
+        facts = [f"*{w['certs']}* · {w['outlook']}: `{esc(choice.get('attribute') or w['nothing'])}`"]
+        for c in certs[: CONTEXT_ELEMENTS - 1]:
+            mark = ":arrow_right: " if c.get("sha256") == choice.get("certificate") else ""
+            facts.append(
+                f"{mark}`{esc(c.get('sha256', '')[:12])}` {esc(', '.join(c.get('emails') or []) or '-')} · "
+                f"{esc(str(c.get('not_before', ''))[:10])} … {esc(str(c.get('not_after', ''))[:10])} · "
+                f"{esc(', '.join(c.get('locations') or []))}"
+            )
+        blocks.append(context(facts))
+    tenant_problems = [f for f in tenant if f["status"] in ("fail", "error", "warn")]
+    if tenant_problems:
+        lines = "\n".join(_finding_text(f, brief=True) for f in _dedupe(tenant_problems))
+        blocks.append(section(f"*{w['tenant']}*\n{lines}"))
+    counts = Counter(f["status"] for f in findings)
+    tail = [w["passed"].format(n=counts.get("pass", 0))]
+    if counts.get("skip"):
+        tail.append(w["skipped"].format(n=counts["skip"]))
+    blocks.append(context([" · ".join(tail)]))
+    if buttons:
+        blocks.append(next_step_buttons(lang))
+    return blocks, headline
+
+
+def audit_blocks(
+    summary: dict[str, Any], tenant: list[dict[str, Any]], lang: str = "en"
+) -> tuple[list[dict[str, Any]], str]:
+    w = words_for(lang)
+    verdicts = summary.get("verdicts") or {}
+    headline = w["audit"].format(
+        users=summary.get("users", 0),
+        fail=verdicts.get("fail", 0),
+        warn=verdicts.get("warn", 0),
+        ok=verdicts.get("pass", 0) + verdicts.get("info", 0),
+    )
+    blocks = [section(f"*{esc(headline)}*")]
+    common = summary.get("checks") or []
+    if common:
+        lines = "\n".join(f"`{n:>5}` {esc(check_id)}" for check_id, n in common[:12])
+        blocks.append(section(f"*{w['common']}*\n{lines}"))
+    problems = _dedupe([f for f in tenant if f["status"] in ("fail", "warn", "error")])
+    if problems:
+        blocks.append(section(f"*{w['tenant']}* ({len(problems)})"))
+        blocks.extend(section(_finding_text(f)) for f in problems)
+    worst = summary.get("worst_users") or []
+    if worst:
+        blocks.append(section(f"*{w['worst']}* ({len(worst)})"))
+        for i in range(0, len(worst), 20):  # 20 lines a section keeps each well under 3000 chars
+            rows = worst[i : i + 20]
+            blocks.append(section("\n".join(f":x: {esc(r['user'])}: {esc(r['headline'])}" for r in rows)))
+    return blocks, headline
+
+
+# -- approvals -------------------------------------------------------------------------------
+
+
+def _changes(plan: dict[str, Any] | None, lang: str) -> dict[str, Any]:
+    w = words_for(lang)
+    changes = (plan or {}).get("changes") or []
+    if not changes:
+        return section(f"*{w['changes']}*\n{w['no_changes']}")
+    lines = []
+    for c in changes[:25]:
+        lines.append(
+            f"• `{esc(c.get('attribute', ''))}` `{esc(str(c.get('sha256', ''))[:12])}` "
+            f"{esc(c.get('subject', ''))} (→ {esc(str(c.get('not_after', ''))[:10])}) — {esc(c.get('reason', ''))}"
+        )
+    if len(changes) > 25:
+        lines.append(f"… +{len(changes) - 25}")
+    return section(f"*{w['changes']}*\n" + "\n".join(lines))
+
+
+def plan_blocks(
+    request: dict[str, Any], plan: dict[str, Any] | None, lang: str = "en"
+) -> tuple[list[dict[str, Any]], str]:
+    """To the requester: what will change, with the request id to refer to."""
+    w = words_for(lang)
+    rid = esc(request.get("id", ""))
+    intro = w["your_request"].format(id=f"`{rid}`")
+    blocks = [section(intro), _changes(plan or request.get("plan"), lang)]
+    if request.get("expires"):
+        blocks.append(context([w["expires"].format(when=slack_date(request["expires"], str(request["expires"])))]))
+    return blocks, intro.replace("`", "")
+
+
+def _deciders(request: dict[str, Any]) -> str:
+    names = [esc(d.get("display") or d.get("actor", "")) for d in request.get("decisions") or []]
+    return ", ".join(names) or "—"
+
+
+def approval_state_line(request: dict[str, Any], lang: str = "en") -> str:
+    w = words_for(lang)
+    state = request.get("state", "pending")
+    if state == "pending" and request.get("decisions"):
+        return ":hourglass_flowing_sand: " + w["recorded"].format(who=_deciders(request))
+    return w.get(f"state_{state}", state).format(who=_deciders(request))
+
+
+def approval_blocks(request: dict[str, Any], lang: str = "en", event: str = "") -> tuple[list[dict[str, Any]], str]:
+    """The approvers' message: the preview, the expiry, and — only while pending — Approve/Deny.
+    The buttons carry the opaque request id and nothing else; who clicked comes from Slack."""
+    w = words_for(lang)
+    rid = str(request.get("id", ""))
+    intro = w["request"].format(
+        requester=esc(request.get("requester", "")),
+        action=esc(request.get("action", "")),
+        target=esc(request.get("target", "")),
+    )
+    blocks: list[dict[str, Any]] = [section(intro), _changes(request.get("plan"), lang)]
+    facts = [f"`{esc(rid)}`"]
+    if request.get("expires"):
+        facts.append(w["expires"].format(when=slack_date(request["expires"], str(request["expires"]))))
+    blocks.append(context(facts))
+    state_line = approval_state_line(request, lang)
+    blocks.append(section(state_line))
+    if request.get("state", "pending") == "pending":
+        blocks.append(approval_buttons(rid, lang))
+    return blocks, f"{intro} — {state_line}".replace("*", "")
+
+
+def approval_buttons(request_id: str, lang: str = "en") -> dict[str, Any]:
+    w = words_for(lang)
+    yes = confirm_dialog(w["approve"], w["approve_confirm"].format(id=request_id), w["approve"], w["cancel"])
+    no = confirm_dialog(w["deny"], w["deny_confirm"].format(id=request_id), w["deny"], w["cancel"], danger=True)
+    return {
+        "type": "actions",
+        "block_id": f"smime_approval:{request_id}"[:255],
+        "elements": [
+            button(w["approve"], APPROVE, request_id, style="primary", confirm=yes),
+            button(w["deny"], DENY, request_id, style="danger", confirm=no),
+        ],
+    }
+
+
+# -- App Home --------------------------------------------------------------------------------
+
+
+def home_view(
+    lang: str,
+    last: dict[str, Any] | None,
+    checked_at: float | None,
+    pending: list[dict[str, Any]] | None = None,
+    error: str | None = None,
+) -> dict[str, Any]:
+    """The user's own status at a glance, the next-step buttons, and (for approvers) their queue."""
+    w = words_for(lang)
+    blocks: list[dict[str, Any]] = [header(w["home_title"])]
+    if error:
+        blocks.append(section(":warning: " + w["home_error"].format(error=esc(error))))
+    elif last is None:
+        blocks.append(section(w["home_none"]))
+    else:
+        answer_blocks = render(last, lang, buttons=False).blocks
+        blocks.extend(answer_blocks[:30])
+        if checked_at:
+            blocks.append(context([w["home_checked"].format(when=slack_date(checked_at, str(int(checked_at))))]))
+    if not error:
+        blocks.append(next_step_buttons(lang))
+    if pending is not None:
+        blocks.append({"type": "divider"})
+        blocks.append(header(w["home_pending"]))
+        if not pending:
+            blocks.append(section(w["home_pending_none"]))
+        for request in pending[:15]:
+            blocks.extend(approval_blocks(request, lang)[0])
+    return {"type": "home", "blocks": blocks[:HOME_MAX_BLOCKS]}

@@ -1,0 +1,1 @@
+"""Remediations: plan (pure), apply (minimal directory write), verify (re-read and re-diagnose)."""

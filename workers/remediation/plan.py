@@ -1,0 +1,184 @@
+"""Plans: exactly which published values a remediation would remove, and why — before anyone approves.
+
+A plan is pure data computed from the gathered facts. It names every value by the sha256 of
+its stored bytes and keeps those bytes (base64) as the before-state, so an approver sees the
+precise change, execution can refuse when the directory changed meanwhile, and undo can put
+every value back.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from workers.checks.publish import (
+    COUNT_LIMIT,
+    address_ok,
+    attributes_for,
+    outlook_choice,
+    superseded,
+    usable_for_encryption,
+)
+from workers.facts import PublishedValue, UserFacts
+
+ATTRIBUTE_NAMES = {
+    "ad.userCertificate": "userCertificate",
+    "ad.userSMIMECertificate": "userSMIMECertificate",
+    "exo.UserCertificate": "UserCertificate",
+    "exo.UserSMimeCertificate": "UserSMimeCertificate",
+}
+
+
+def value_sha(value: PublishedValue) -> str:
+    return hashlib.sha256(value.raw).hexdigest()
+
+
+def _describe(value: PublishedValue) -> dict[str, Any]:
+    cert = value.end_entities[0] if value.end_entities else None
+    return {
+        "attribute": value.location,
+        "sha256": value_sha(value),
+        "subject": cert.subject if cert else None,
+        "emails": list(cert.emails) if cert else [],
+        "not_after": cert.not_after.strftime("%Y-%m-%d") if cert else None,
+    }
+
+
+def removal_reasons(user: UserFacts, now: datetime) -> dict[int, str]:
+    """Why each removable value should go (keyed by position in user.values); values not listed stay."""
+    locs = attributes_for(user)
+    old = superseded(user, now)
+    reasons: dict[int, str] = {}
+    seen: set[tuple[str, str]] = set()
+    for i, v in enumerate(user.values):
+        if v.location not in locs:
+            continue
+        key = (v.location, value_sha(v))
+        if key in seen:
+            reasons[i] = "duplicate"
+            continue
+        seen.add(key)
+        if v.kind == "invalid":
+            reasons[i] = "unreadable value"
+            continue
+        certs = v.end_entities
+        if all(now >= c.not_after for c in certs):
+            reasons[i] = f"expired {certs[0].not_after:%Y-%m-%d}"
+        elif all(c.is_ca for c in certs):
+            reasons[i] = "a CA certificate, not the user's"
+        elif all(c.emails and not address_ok(c, user) for c in certs):
+            reasons[i] = "issued for another address"
+        elif all(c.sha256 in old for c in certs):
+            reasons[i] = "superseded by a newer certificate"
+        elif v.location.endswith("SMIMECertificate") and not any(
+            usable_for_encryption(c, now) for c in certs
+        ):
+            reasons[i] = "stale Outlook publication (nothing in it can be used to encrypt)"
+    return reasons
+
+
+def plan_reset(user: UserFacts, now: datetime) -> dict[str, Any]:
+    """ "Reset my published certs": the smallest change that fixes what can be fixed.
+
+    Prune the broken values (expired, foreign, superseded, unreadable, duplicates, stale Outlook
+    publications); clear everything only if more than 15 current values would still remain.
+    `usable_after` says whether Outlook will then find a usable certificate, or the user must enroll.
+    """
+    smime_loc, user_loc = attributes_for(user)
+    in_scope = [(i, v) for i, v in enumerate(user.values) if v.location in (smime_loc, user_loc)]
+    reasons = removal_reasons(user, now)
+    remaining = [v for i, v in in_scope if i not in reasons]
+    choice = outlook_choice(remaining, smime_loc, user_loc, now)
+    usable_after = (
+        choice.certificate is not None
+        and usable_for_encryption(choice.certificate, now)
+        and address_ok(choice.certificate, user)
+    )
+    too_many = any(
+        len([v for v in remaining if v.location == loc]) > COUNT_LIMIT for loc in (smime_loc, user_loc)
+    )
+    if not too_many:
+        # Pruning the broken values is always the smaller change; clearing everything would also
+        # remove good certificates (a valid signing certificate, say) without fixing anything more.
+        action = "prune_certificates"
+        changes = [{**_describe(v), "reason": reasons[i]} for i, v in in_scope if i in reasons]
+        keep = [_describe(v) for i, v in in_scope if i not in reasons]
+    else:
+        action = "reset_published"
+        changes = [
+            {**_describe(v), "reason": reasons.get(i, "reset: more than 15 current values")}
+            for i, v in in_scope
+        ]
+        keep = []
+        usable_after = False
+    plan = build_plan(user, action, changes, keep, in_scope)
+    plan["usable_after"] = usable_after
+    return plan
+
+
+def build_plan(
+    user: UserFacts,
+    action: str,
+    changes: list[dict[str, Any]],
+    keep: list[dict[str, Any]],
+    in_scope: list[tuple[int, PublishedValue]],
+) -> dict[str, Any]:
+    before: dict[str, list[str]] = {}
+    for _, v in in_scope:
+        before.setdefault(v.location, []).append(base64.b64encode(v.raw).decode())
+    synced = user.ad is not None
+    return {
+        "action": action,
+        "target": user.key,
+        "target_display": user.display,
+        "primary_smtp": user.primary_smtp,
+        "dn": user.ad.dn if user.ad else None,
+        "where": "ad" if synced else "exo",
+        "changes": changes,
+        "keep": keep,
+        "before": before,
+        "digest": plan_digest(action, user.key, changes),
+    }
+
+
+def plan_digest(action: str, target: str, changes: list[dict[str, Any]]) -> str:
+    """Identifies a plan in the audit trail (what was approved is what runs)."""
+    basis = action + "|" + target + "|" + "|".join(sorted(f"{c['attribute']}:{c['sha256']}" for c in changes))
+    return hashlib.sha256(basis.encode()).hexdigest()[:16]
+
+
+def plan_summary(plan: dict[str, Any], lang: str) -> str:
+    n = len(plan["changes"])
+    kept = len(plan["keep"])
+    who = plan.get("primary_smtp") or plan["target"]
+    enroll = {
+        "en": " Afterwards no usable encryption certificate is published: enroll a new one.",
+        "de": " Danach ist kein nutzbares Verschlüsselungszertifikat veröffentlicht: bitte ein neues beantragen.",
+    }
+    if n == 0:
+        base = (
+            f"Für {who} gibt es nichts zu bereinigen." if lang == "de" else f"Nothing to clean up for {who}."
+        )
+        none = {
+            "en": " But no usable encryption certificate is published: enroll a new one.",
+            "de": " Es ist aber kein nutzbares Verschlüsselungszertifikat veröffentlicht: bitte ein neues beantragen.",
+        }
+        return base + ("" if plan.get("usable_after", True) else none[lang])
+    follows = {
+        "en": " Exchange Online follows with the next directory sync (about 30 minutes); cached Outlook clients within about 48 hours.",
+        "de": " Exchange Online folgt mit der nächsten Verzeichnissynchronisierung (etwa 30 Minuten); Outlook im Cache-Modus innerhalb von etwa 48 Stunden.",
+    }
+    tail = (follows[lang] if plan["where"] == "ad" else "") + (
+        "" if plan.get("usable_after", True) else enroll[lang]
+    )
+    if lang == "de":
+        verb = (
+            "alle veröffentlichten Zertifikate zurücksetzen"
+            if plan["action"] == "reset_published"
+            else "bereinigen"
+        )
+        return f"Plan für {who}: {verb} — {n} Wert(e) entfernen, {kept} behalten.{tail}"
+    verb = "reset all published certificates" if plan["action"] == "reset_published" else "prune"
+    return f"Plan for {who}: {verb} — remove {n} value(s), keep {kept}.{tail}"
