@@ -79,11 +79,61 @@ def run_demo(console: Console | None = None) -> int:
     finally:
         for engine in engines.values():
             engine.close()
+    run_chat_tour(console)
     console.print(
         "Try it yourself: [bold].venv/bin/smime-doctor diagnose <user> --demo[/] "
         "(users: see workers/demo_tenant/data/README.md), or --help."
     )
     return 0
+
+
+# The scripted conversation: (who types, what they type). Adele is helpdesk, Alex approves.
+CHAT_SCRIPT: list[tuple[str, str]] = [
+    ("stale.smime", "is my cert published?"),
+    ("stale.smime", "check adele.vance"),
+    ("stale.smime", "reset my published certs"),
+    ("adele.vance", "check carl"),
+    ("adele.vance", "check Carl Clientauth"),
+    ("stale.smime", "warum kann Alex mir nicht verschlüsselt schreiben?"),
+    ("adele.vance", "hilfe"),
+]
+DEMO_ROLES = {"helpdesk": {"users": ["adele.vance"]}, "approver": {"users": ["alex.wilber"]}}
+
+
+def run_chat_tour(console: Console) -> None:
+    """The chat pipeline with the console transport, jobs in-process (no Redis needed)."""
+    import io
+
+    from bot.console import ConsoleChat
+    from workers.config import load_settings
+
+    console.print(
+        Rule("Chat: the same questions in the bot (console transport, in-process jobs)", align="left")
+    )
+    settings = load_settings(demo=True, roles=DEMO_ROLES)
+    chats: dict[str, ConsoleChat] = {}
+    buffers: dict[str, io.StringIO] = {}
+    try:
+        for who, line in CHAT_SCRIPT:
+            if who not in chats:
+                buffers[who] = io.StringIO()
+                chats[who] = ConsoleChat(settings, who, None, out=buffers[who])
+            buffer = buffers[who]
+            start = len(buffer.getvalue())
+            chats[who].say(line)
+            console.print(f"[bold]{who}>[/] {line}")
+            console.print(_shorten(buffer.getvalue()[start:]), highlight=False, markup=False)
+    finally:
+        for chat in chats.values():
+            chat.close()
+
+
+def _shorten(text: str, keep: int = 14) -> str:
+    """Chat answers repeat the full report shown above; the tour shows their first lines."""
+    lines = text.rstrip("\n").splitlines()
+    if len(lines) <= keep:
+        return "\n".join(lines) + "\n"
+    return "\n".join(lines[:keep]) + f"\n  … ({len(lines) - keep} more lines)\n"
 
 
 def _command(kind: str, params: dict[str, str]) -> str:

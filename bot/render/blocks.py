@@ -204,7 +204,7 @@ def words_for(lang: str) -> dict[str, str]:
 
 
 def next_step_buttons(lang: str) -> dict[str, Any]:
-    """"check again", "why can't someone encrypt to me?", "reset my published certs"."""
+    """ "check again", "why can't someone encrypt to me?", "reset my published certs"."""
     w = words_for(lang)
     reset_confirm = confirm_dialog(w["reset"], w["reset_confirm"], w["confirm"], w["cancel"], danger=True)
     return {
@@ -226,7 +226,9 @@ def slack_date(epoch: float, fallback: str) -> str:
 # -- answers ---------------------------------------------------------------------------------
 
 
-def render(answer: dict[str, Any], lang: str = "en", *, buttons: bool = True, max_blocks: int = MAX_BLOCKS) -> Message:
+def render(
+    answer: dict[str, Any], lang: str = "en", *, buttons: bool = True, max_blocks: int = MAX_BLOCKS
+) -> Message:
     """Any outbox answer → one message (folded to `max_blocks`)."""
     kind = answer.get("type")
     if kind == "report":
@@ -287,7 +289,9 @@ def report_blocks(
 ) -> tuple[list[dict[str, Any]], str]:
     """Headline, who, findings by severity with remedies, certificate facts, counts, next steps."""
     w = words_for(lang)
-    findings = sorted(report.get("findings") or [], key=lambda f: (ORDER.get(f["status"], 9), priority(f["check"])))
+    findings = sorted(
+        report.get("findings") or [], key=lambda f: (ORDER.get(f["status"], 9), priority(f["check"]))
+    )
     tenant = [f for f in findings if is_tenant_wide(f["check"])]
     own = [f for f in findings if not is_tenant_wide(f["check"])]
     verdict = verdict_of_dicts(own)
@@ -393,7 +397,9 @@ def plan_blocks(
     intro = w["your_request"].format(id=f"`{rid}`")
     blocks = [section(intro), _changes(plan or request.get("plan"), lang)]
     if request.get("expires"):
-        blocks.append(context([w["expires"].format(when=slack_date(request["expires"], str(request["expires"])))]))
+        blocks.append(
+            context([w["expires"].format(when=slack_date(request["expires"], str(request["expires"])))])
+        )
     return blocks, intro.replace("`", "")
 
 
@@ -410,7 +416,9 @@ def approval_state_line(request: dict[str, Any], lang: str = "en") -> str:
     return w.get(f"state_{state}", state).format(who=_deciders(request))
 
 
-def approval_blocks(request: dict[str, Any], lang: str = "en", event: str = "") -> tuple[list[dict[str, Any]], str]:
+def approval_blocks(
+    request: dict[str, Any], lang: str = "en", event: str = ""
+) -> tuple[list[dict[str, Any]], str]:
     """The approvers' message: the preview, the expiry, and — only while pending — Approve/Deny.
     The buttons carry the opaque request id and nothing else; who clicked comes from Slack."""
     w = words_for(lang)
@@ -435,7 +443,9 @@ def approval_blocks(request: dict[str, Any], lang: str = "en", event: str = "") 
 def approval_buttons(request_id: str, lang: str = "en") -> dict[str, Any]:
     w = words_for(lang)
     yes = confirm_dialog(w["approve"], w["approve_confirm"].format(id=request_id), w["approve"], w["cancel"])
-    no = confirm_dialog(w["deny"], w["deny_confirm"].format(id=request_id), w["deny"], w["cancel"], danger=True)
+    no = confirm_dialog(
+        w["deny"], w["deny_confirm"].format(id=request_id), w["deny"], w["cancel"], danger=True
+    )
     return {
         "type": "actions",
         "block_id": f"smime_approval:{request_id}"[:255],
@@ -467,7 +477,9 @@ def home_view(
         answer_blocks = render(last, lang, buttons=False).blocks
         blocks.extend(answer_blocks[:30])
         if checked_at:
-            blocks.append(context([w["home_checked"].format(when=slack_date(checked_at, str(int(checked_at))))]))
+            blocks.append(
+                context([w["home_checked"].format(when=slack_date(checked_at, str(int(checked_at))))])
+            )
     if not error:
         blocks.append(next_step_buttons(lang))
     if pending is not None:

@@ -308,11 +308,32 @@ class Snapshot:
                 raise AmbiguousUserError(
                     f"'{query}' matches {len(keys)} users: {', '.join(shown[:6])}", query, shown
                 )
+        partial = self._partial(q.lower())
+        if len(partial) == 1:
+            return partial[0]
+        if partial:
+            shown = sorted(self._describe(k) for k in partial)
+            raise AmbiguousUserError(f"'{query}' matches {len(partial)} users: {', '.join(shown[:6])}", query, shown)
         near = difflib.get_close_matches(
             q.lower(), list(self._names) + [d for d in self._display if d], n=4, cutoff=0.6
         )
         hint = f"; did you mean {', '.join(near)}?" if near else ""
         raise UnknownUserError(f"no user named '{query}' in the snapshot{hint}", query, near)
+
+    def _partial(self, q: str) -> list[str]:
+        """People as colleagues name them in chat: a first or last name ("alex"), the start of a
+        display name ("alex w"), or an address's local part without the domain ("alex.wilber")."""
+        if len(q) < 2 or "@" in q:
+            return []
+        found: set[str] = set()
+        for display, keys in self._display.items():
+            if display and (display.startswith(q) or q in display.split()):
+                found.update({keys} if isinstance(keys, str) else keys)
+        for name, keys in self._names.items():
+            local = name.split("@", 1)[0]
+            if "@" in name and (local == q or local.startswith(q + ".")):
+                found.update({keys} if isinstance(keys, str) else keys)
+        return sorted(found)
 
     def _describe(self, key: str) -> str:
         facts = self.user(key)

@@ -1,0 +1,162 @@
+"""Approvals as approvers and requesters meet them: nothing is decided twice, by the wrong person,
+after expiry, or lost when Redis restarts."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+
+import pytest
+from redis import Redis
+
+from handlers.approvals import Approvals
+from handlers.identity import Person
+from handlers.policy import Policy
+from tests.chat.conftest import RedisServer, Workers
+from tests.chat.test_pipeline import chat
+from workers.config import Roles
+
+
+def person(key: str, display: str | None = None) -> Person:
+    return Person(
+        key, f"{key}@contoso.example", display or key, frozenset({key, f"{key}@contoso.example"}), frozenset()
+    )
+
+
+ROLES = Roles.model_validate(
+    {
+        "approver": {"users": ["alex.wilber", "megan.bowen"]},
+        "admin": {"users": ["diego.siciliani", "lynne.robbins"]},
+    }
+)
+PLAN = {
+    "action": "prune_certificates",
+    "changes": [{"attribute": "ad.userCertificate", "sha256": "ab", "reason": "expired"}],
+    "digest": "d",
+}
+
+
+@pytest.fixture(params=["memory", "redis"])
+def approvals(request: pytest.FixtureRequest) -> Approvals:
+    if request.param == "memory":
+        return Approvals(Policy(ROLES))
+    url = request.getfixturevalue("redis_url")
+    return Approvals(Policy(ROLES), Redis.from_url(url))
+
+
+def test_requester_cannot_decide_and_non_approver_is_refused(approvals: Approvals) -> None:
+    r = approvals.open("prune_certificates", person("ts.user"), "ts.user", PLAN, {}, "console")
+    mine = approvals.decide(r.id, person("ts.user"), True)
+    assert not mine.ok and "your own request" in mine.message["en"]
+    stranger = approvals.decide(r.id, person("adele.vance"), True)
+    assert not stranger.ok and "approver role" in stranger.message["en"]
+    assert approvals.get(r.id).state == "pending"  # type: ignore[union-attr]
+    ok = approvals.decide(r.id, person("alex.wilber", "Alex Wilber"), True)
+    assert ok.ok and ok.state == "approved"
+    replay = approvals.decide(r.id, person("megan.bowen"), False)
+    assert not replay.ok and "already approved (Alex Wilber)" in replay.message["en"]
+
+
+def test_forged_and_malformed_ids_find_nothing(approvals: Approvals) -> None:
+    for forged in ("R-doesnotexist", "R-../../etc", "*", "", "x" * 500):
+        outcome = approvals.decide(forged, person("alex.wilber"), True)
+        assert not outcome.ok and outcome.request is None
+
+
+def test_two_approvers_racing_yield_one_decision(approvals: Approvals) -> None:
+    r = approvals.open("prune_certificates", person("ts.user"), "ts.user", PLAN, {}, "console")
+    results = []
+    barrier = threading.Barrier(8)
+
+    def click(who: str, approve: bool) -> None:
+        barrier.wait()
+        results.append(approvals.decide(r.id, person(who), approve))
+
+    threads = [
+        threading.Thread(target=click, args=(w, i % 2 == 0))
+        for i, w in enumerate(["alex.wilber", "megan.bowen"] * 4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(1 for o in results if o.ok) == 1
+    final = approvals.get(r.id)
+    assert final is not None and final.state in ("approved", "denied") and len(final.decisions) == 1
+
+
+def test_tenant_wide_upload_needs_two_distinct_admins(approvals: Approvals) -> None:
+    plan = {**PLAN, "action": "upload_issuing_ca"}
+    r = approvals.open("upload_issuing_ca", person("adele.vance"), "(tenant)", plan, {}, "console")
+    assert not approvals.decide(r.id, person("alex.wilber"), True).ok  # an approver is not enough
+    first = approvals.decide(r.id, person("diego.siciliani"), True)
+    assert first.ok and first.state == "pending" and "1 more needed" in first.message["en"]
+    again = approvals.decide(r.id, person("diego.siciliani"), True)
+    assert not again.ok  # the same admin twice does not count twice
+    second = approvals.decide(r.id, person("lynne.robbins"), True)
+    assert second.ok and second.state == "approved"
+
+
+def test_expired_requests_move_to_expired_and_refuse_decisions(approvals: Approvals) -> None:
+    events: list[str] = []
+    approvals.on_change = lambda req, event: events.append(event)
+    approvals.ttl_s = 1
+    r = approvals.open("prune_certificates", person("ts.user"), "ts.user", PLAN, {}, "console")
+    time.sleep(1.2)
+    outcome = approvals.decide(r.id, person("alex.wilber"), True)
+    assert not outcome.ok and outcome.state == "expired"
+    assert events == ["requested", "expired"]
+    assert approvals.pending() == []
+
+
+def test_pending_request_survives_a_redis_restart(redis_server: RedisServer) -> None:
+    r0 = Redis.from_url(redis_server.url)
+    r0.flushall()
+    approvals = Approvals(Policy(ROLES), r0)
+    request = approvals.open("prune_certificates", person("ts.user"), "ts.user", PLAN, {}, "console")
+    redis_server.restart()  # AOF on: the request is still there afterwards
+    after = Approvals(Policy(ROLES), Redis.from_url(redis_server.url))
+    assert [p.id for p in after.pending()] == [request.id]
+    assert after.decide(request.id, person("alex.wilber"), True).state == "approved"
+
+
+def test_reset_request_end_to_end_through_workers(redis_url: str, workers: Workers) -> None:
+    """A user with 20 autoenrolled certificates asks to reset: the plan names the 19 superseded ones,
+    the requester cannot approve it, an approver can, and the requester is told."""
+    workers.start(1)
+    user, user_out = chat(redis_url, "ts.user")
+    approver, approver_out = chat(redis_url, "alex.wilber")
+    try:
+        assert user.say("reset my published certs") == "ack"
+        text = user_out.getvalue()
+        assert "remove 19 value(s), keep 1" in text and text.count("superseded by a newer certificate") == 19
+        request_id = re.search(r"Request (R-[\w-]+) waits for an approver", text).group(1)  # type: ignore[union-attr]
+        assert user.say(f"approve {request_id}") == "refusal"
+        approver.say("pending")
+        assert request_id in approver_out.getvalue()
+        assert approver.say(f"approve {request_id}") == "answer"
+        deadline = time.monotonic() + 10
+        while "is now approved" not in user_out.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        user.close()
+        approver.close()
+    assert f"Request {request_id} is now approved (Alex Wilber)." in user_out.getvalue()
+    r = Redis.from_url(redis_url)
+    events = [e[1][b"e"] for e in r.xrange("smime:audit")]
+    assert any(b'"event": "requested"' in e for e in events) and any(
+        b'"event": "approved"' in e for e in events
+    )
+    assert all(b"BEGIN CERTIFICATE" not in e and b"MII" not in e for e in events)  # digests, not certificates
+
+
+def test_nothing_to_reset_opens_no_request(redis_url: str, workers: Workers) -> None:
+    workers.start(1)
+    c, out = chat(redis_url, "adele.vance")
+    try:
+        c.say("reset my published certs")
+    finally:
+        c.close()
+    assert "Nothing to clean up for adele.vance@contoso.example." in out.getvalue()
+    assert Approvals(Policy(ROLES), Redis.from_url(redis_url)).pending() == []
