@@ -132,6 +132,13 @@ def build_parser() -> argparse.ArgumentParser:
     wk.add_argument("--burst", action="store_true", help="exit when the queues are empty")
     wk.add_argument("--name", help="worker name (default: generated)")
 
+    sn = sub.add_parser(
+        "snapshot",
+        help="export a snapshot from the live sources (AD, Exchange Online, Entra ID)",
+        description="Write the SNAPSHOT.md files from the configured live sources, for offline use or to share.",
+    )
+    sn.add_argument("--out", required=True, metavar="DIR", help="folder to write (created if missing)")
+
     sub.add_parser(
         "check-config",
         help="validate the configuration and reach every configured service",
@@ -155,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_worker(args)
         if args.command == "check-config":
             return cmd_check_config()
+        if args.command == "snapshot":
+            return cmd_snapshot(args)
         snapshot, at = open_source(args)
         if args.command == "diagnose":
             return cmd_diagnose(args, snapshot, at)
@@ -182,11 +191,19 @@ def open_source(args: argparse.Namespace) -> tuple[Any, datetime]:
         from workers.demo_tenant import DATA_DIR
 
         directory = str(DATA_DIR)
-    if not directory:
-        raise InputError(
-            "no source: pass --snapshot DIR (or --demo); live AD/Exchange Online sources are not configured"
-        )
-    snapshot = Snapshot(directory)
+    if directory:
+        snapshot: Any = Snapshot(directory)
+    else:
+        from workers.sources.live import live_from_env
+
+        live = live_from_env()
+        if live is None:
+            raise InputError(
+                "no source: pass --snapshot DIR (or --demo), or configure live sources "
+                "(SMIME_DOCTOR_AD_SERVERS, SMIME_DOCTOR_M365_TENANT — see docs/ad.md and docs/m365.md)"
+            )
+        # An audit reads everyone with paged bulk calls; a diagnosis asks the sources for one user.
+        snapshot = live.collect() if args.command == "audit" else live
     if args.at:
         at = parse_time(args.at)
         if at is None:
@@ -261,6 +278,36 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from workers.worker import run_worker
 
     return run_worker(load_settings(redis_url=args.redis), burst=args.burst, name=args.name)
+
+
+def cmd_snapshot(args: argparse.Namespace) -> int:
+    """The collector: a live tenant and its snapshot must give the same answers."""
+    from pathlib import Path
+
+    from workers.sources.live import live_from_env
+
+    live = live_from_env()
+    if live is None:
+        raise InputError("no live source configured (SMIME_DOCTOR_AD_SERVERS, SMIME_DOCTOR_M365_TENANT)")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    collected = datetime.now(UTC)
+    if live.ad is not None:
+        from workers.sources.ad_collect import write_ad_snapshot
+
+        write_ad_snapshot(live.ad, out)
+    if live.exchange is not None:
+        from workers.sources.cloud_collect import write_cloud_snapshot
+
+        write_cloud_snapshot(live.exchange, live.graph, out)
+    meta = {
+        "collected_at": collected.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "sync_interval_minutes": live.sync_interval_minutes,
+    }
+    (out / "snapshot.json").write_text(json.dumps(meta, indent=2) + "\n")
+    live.close()
+    print(f"snapshot written to {out}: {', '.join(sorted(p.name for p in out.iterdir()))}")
+    return EXIT_OK
 
 
 def cmd_check_config() -> int:

@@ -290,3 +290,6 @@ class TenantFacts:
     cert_owners: dict[str, set[str]] = field(default_factory=dict)  # cert sha256 -> AD user keys
     sync_flow: tuple[int, int] | None = None  # (synced users with AD certs, of which none in EXO)
     tenant_domains: set[str] = field(default_factory=set)
+    source_errors: dict[str, str] = field(
+        default_factory=dict
+    )  # live source (file name key) -> why it failed

@@ -236,11 +236,9 @@ def render(
     elif kind == "audit":
         blocks, fallback = audit_blocks(answer.get("summary") or {}, answer.get("tenant") or [], lang)
     elif kind == "plan":
-        blocks, fallback = plan_blocks(answer.get("request") or {}, answer.get("plan"), lang)
-    elif kind == "approval_request":
-        blocks, fallback = approval_blocks(answer["request"], lang, event="requested")
-    elif kind == "approval_update":
-        blocks, fallback = approval_blocks(answer["request"], lang, event=answer.get("event", ""))
+        blocks, fallback = plan_blocks(answer, lang)
+    elif kind in ("approval_request", "approval_update"):
+        blocks, fallback = approval_blocks(answer["request"], lang, buttons=buttons)
     else:
         blocks, fallback = text_blocks(answer)
     return fold(blocks, clip(fallback, FALLBACK_TEXT), lang, max_blocks)
@@ -388,19 +386,22 @@ def _changes(plan: dict[str, Any] | None, lang: str) -> dict[str, Any]:
     return section(f"*{w['changes']}*\n" + "\n".join(lines))
 
 
-def plan_blocks(
-    request: dict[str, Any], plan: dict[str, Any] | None, lang: str = "en"
-) -> tuple[list[dict[str, Any]], str]:
-    """To the requester: what will change, with the request id to refer to."""
+def plan_blocks(answer: dict[str, Any], lang: str = "en") -> tuple[list[dict[str, Any]], str]:
+    """To the requester: the worker's summary, what will change, and the request id to refer to."""
     w = words_for(lang)
-    rid = esc(request.get("id", ""))
-    intro = w["your_request"].format(id=f"`{rid}`")
-    blocks = [section(intro), _changes(plan or request.get("plan"), lang)]
+    summary = str((answer.get("summaries") or {}).get(lang) or answer.get("summary") or "")
+    request = answer.get("request") or {}
+    blocks = [section(esc(summary))] if summary else []
+    if request.get("id"):
+        blocks.append(section(w["your_request"].format(id=f"`{esc(request['id'])}`")))
+    plan = answer.get("plan") or request.get("plan")
+    if (plan or {}).get("changes") or not summary:
+        blocks.append(_changes(plan, lang))
     if request.get("expires"):
         blocks.append(
             context([w["expires"].format(when=slack_date(request["expires"], str(request["expires"])))])
         )
-    return blocks, intro.replace("`", "")
+    return blocks, summary or w["your_request"].format(id=request.get("id", ""))
 
 
 def _deciders(request: dict[str, Any]) -> str:
@@ -417,7 +418,7 @@ def approval_state_line(request: dict[str, Any], lang: str = "en") -> str:
 
 
 def approval_blocks(
-    request: dict[str, Any], lang: str = "en", event: str = ""
+    request: dict[str, Any], lang: str = "en", *, buttons: bool = True
 ) -> tuple[list[dict[str, Any]], str]:
     """The approvers' message: the preview, the expiry, and — only while pending — Approve/Deny.
     The buttons carry the opaque request id and nothing else; who clicked comes from Slack."""
@@ -435,7 +436,7 @@ def approval_blocks(
     blocks.append(context(facts))
     state_line = approval_state_line(request, lang)
     blocks.append(section(state_line))
-    if request.get("state", "pending") == "pending":
+    if buttons and request.get("state", "pending") == "pending":
         blocks.append(approval_buttons(rid, lang))
     return blocks, f"{intro} — {state_line}".replace("*", "")
 

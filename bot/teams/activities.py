@@ -7,6 +7,7 @@ display name in `from` is never used to decide who someone is.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Any
 
@@ -60,9 +61,7 @@ def mention_stripped_text(activity: Activity) -> str:
     """The message text without the @mention of the bot (channels only deliver mentions)."""
     text = activity.text or ""
     if activity.recipient is not None and activity.recipient.id:
-        try:
+        with contextlib.suppress(KeyError, TypeError, AttributeError):
             text = TurnContext.remove_recipient_mention(activity) or ""
-        except (KeyError, TypeError, AttributeError):
-            pass
     text = re.sub(r"<at>[^<]*</at>", " ", text)
     return re.sub(r"\s+", " ", text).strip()

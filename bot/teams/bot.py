@@ -15,13 +15,8 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
-from botbuilder.core import ActivityHandler, MessageFactory, TurnContext
-from botbuilder.schema import (
-    AdaptiveCardInvokeResponse,
-    AdaptiveCardInvokeValue,
-    ChannelAccount,
-    ConversationParameters,
-)
+from botbuilder.core import ActivityHandler, InvokeResponse, MessageFactory, TurnContext
+from botbuilder.schema import ChannelAccount, ConversationParameters
 
 from bot.render.cards import APPROVE_VERB, CONTENT_TYPE, DENY_VERB, approval_update_card
 from bot.teams.activities import (
@@ -121,7 +116,9 @@ class TeamsBot(ActivityHandler):
     async def _answer_there(self, reply: Reply, request_id: str, turn: TurnContext) -> None:
         await self._answer(turn, reply, reference_json(turn.activity), request_id)
 
-    async def _answer(self, turn: TurnContext, reply: Reply, reference: dict[str, Any], request_id: str) -> None:
+    async def _answer(
+        self, turn: TurnContext, reply: Reply, reference: dict[str, Any], request_id: str
+    ) -> None:
         """Say the immediate reply; if there is a job, queue it with this conversation as target
         and the reply's message id, so the answer replaces "one moment"."""
         sent = await turn.send_activity(MessageFactory.text(reply.text))
@@ -167,29 +164,39 @@ class TeamsBot(ActivityHandler):
         )
         return outcome, outcome.message.get(self._lang(turn)) or outcome.message.get("en", "")
 
-    async def on_adaptive_card_invoke(
-        self, turn: TurnContext, invoke_value: AdaptiveCardInvokeValue
-    ) -> AdaptiveCardInvokeResponse:
-        """Action.Execute: answer with the refreshed card (who decided, no buttons) or, when the
-        click was refused, with a message only the clicker sees; the card stays as it was."""
-        action = invoke_value.action or {}
+    async def on_invoke_activity(self, turn: TurnContext) -> InvokeResponse | None:
+        """Action.Execute arrives as invoke `adaptiveCard/action`. Answered here rather than in
+        on_adaptive_card_invoke: the SDK's response model cannot serialise the plain-string
+        message value that Universal Actions use for "tell only the clicker"."""
+        if turn.activity.name != "adaptiveCard/action":
+            return await super().on_invoke_activity(turn)
+        value = turn.activity.value if isinstance(turn.activity.value, dict) else {}
+        action = value.get("action") if isinstance(value.get("action"), dict) else {}
+        return InvokeResponse(status=200, body=await self.card_action(turn, action or {}))
+
+    async def card_action(self, turn: TurnContext, action: dict[str, Any]) -> dict[str, Any]:
+        """The refreshed card (who decided, no buttons) or, when the click was refused, a message
+        only the clicker sees; the card then stays as it was."""
         verb = action.get("verb")
-        data = action.get("data") if isinstance(action.get("data"), dict) else {}
-        if verb not in (APPROVE_VERB, DENY_VERB):
-            return AdaptiveCardInvokeResponse(
-                status_code=400, type="application/vnd.microsoft.error", value={"message": "unknown action"}
-            )
+        raw = action.get("data")
+        data: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        if action.get("type") != "Action.Execute" or verb not in (APPROVE_VERB, DENY_VERB):
+            return {
+                "statusCode": 400,
+                "type": "application/vnd.microsoft.error",
+                "value": {"code": "BadRequest", "message": "unknown action"},
+            }
         outcome, sentence = await self._decide(turn, data.get("request_id"), verb == APPROVE_VERB)
         if outcome is not None and outcome.ok and outcome.request is not None:
             card = approval_update_card(_request_json(outcome.request), "", self._lang(turn))
-            return AdaptiveCardInvokeResponse(status_code=200, type=CONTENT_TYPE, value=card)
-        return AdaptiveCardInvokeResponse(
-            status_code=200, type="application/vnd.microsoft.activity.message", value=sentence
-        )
+            return {"statusCode": 200, "type": CONTENT_TYPE, "value": card}
+        return {"statusCode": 200, "type": "application/vnd.microsoft.activity.message", "value": sentence}
 
     async def _submitted_decision(self, turn: TurnContext, value: dict[str, Any]) -> None:
         """Action.Submit (clients without Universal Actions): refresh the card in place."""
-        outcome, sentence = await self._decide(turn, value.get("request_id"), value.get("verb") == APPROVE_VERB)
+        outcome, sentence = await self._decide(
+            turn, value.get("request_id"), value.get("verb") == APPROVE_VERB
+        )
         card_id = turn.activity.reply_to_id
         if outcome is not None and outcome.ok and outcome.request is not None and card_id:
             card = approval_update_card(_request_json(outcome.request), "", self._lang(turn))

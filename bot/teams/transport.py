@@ -110,4 +110,3 @@ class TeamsTransport:
         if stream:
             out["stream"] = stream
         return out
-

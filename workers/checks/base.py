@@ -139,7 +139,21 @@ COMMON: dict[str, dict[str, tuple[str, str, str]]] = {
 }
 
 
+# Which live source each snapshot file stands for (a failed source turns skip into error).
+SOURCE_OF_FILE = {
+    "exo-recipients.json": "exo",
+    "exo-smimeconfig.json": "smimeconfig",
+    "entra-users.json": "entra",
+    "entra-organization.json": "org",
+    "ad-config.ldif": "adconfig",
+    "ad.ldif": "ad",
+}
+
+
 def skip(ctx: Context, check_id: str, missing: str) -> Finding:
+    for file, source in SOURCE_OF_FILE.items():
+        if file in missing and source in ctx.tenant.source_errors:
+            return error(ctx, check_id, source, ctx.tenant.source_errors[source])
     title, detail, remedy = say({check_id: COMMON}, check_id, "skip", ctx.lang, missing=missing)
     return Finding(check_id, "skip", title, detail, remedy, None, {"missing": missing})
 

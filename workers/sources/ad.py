@@ -40,7 +40,6 @@ from ldap3.core.exceptions import (
 from ldap3.utils.conv import escape_bytes, escape_filter_chars
 from ldap3.utils.dn import parse_dn
 
-from workers.certs.x509 import CertInfo, parse_certificate
 from workers.errors import (
     AdAuditInterrupted,
     AdAuthError,
@@ -55,6 +54,7 @@ from workers.errors import (
 )
 from workers.facts import AdConfig
 from workers.sources import parsing
+from workers.sources.parsing import config_from_records
 
 log = logging.getLogger("smime_doctor.ad")
 
@@ -781,30 +781,3 @@ def parent_dn(dn: str) -> str:
     """The DN one level up (escaped commas in the RDN handled)."""
     parts = parse_dn(dn, escape=False)
     return ",".join(f"{a}={v}" for a, v, _ in parts[1:])
-
-
-def config_from_records(records: Iterable[Record]) -> AdConfig:
-    """AdConfig from Public Key Services entries — the same rules as the snapshot's ad-config.ldif."""
-    cfg = AdConfig()
-    for dn, attrs in records:
-        classes = {c.decode(errors="replace").lower() for c in attrs.get("objectclass", [])}
-        lower_dn = dn.lower()
-        if "pkicertificatetemplate" in classes:
-            cfg.templates.append(parsing.template_from_ldif(dn, attrs))
-            continue
-        certs: list[CertInfo] = []
-        cert_attr = "usercertificate" if "cn=kra," in lower_dn else "cacertificate"
-        for der in attrs.get(cert_attr, []):
-            try:
-                certs.append(parse_certificate(der))
-            except InputError as exc:
-                cfg.errors.append(f"{dn}: {exc}")
-        if "cn=kra," in lower_dn:
-            cfg.kra_certificates += certs
-        elif "cn=ntauthcertificates" in lower_dn:
-            cfg.ntauth_certificates += certs
-        elif "cn=aia," in lower_dn:
-            cfg.aia_certificates += certs
-        elif "cn=certification authorities" in lower_dn:
-            cfg.ca_certificates += certs
-    return cfg

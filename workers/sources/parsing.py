@@ -11,7 +11,7 @@ import io
 import json
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
@@ -19,8 +19,9 @@ from typing import Any, BinaryIO, TypeVar
 import ldif
 
 from workers.certs.encoding import decode_byte_list
-from workers.errors import EncodingError, JsonExportError, LdifError
-from workers.facts import AdUser, CertTemplate, EntraUser, ExoRecipient
+from workers.certs.x509 import CertInfo, parse_certificate
+from workers.errors import EncodingError, InputError, JsonExportError, LdifError
+from workers.facts import AdConfig, AdUser, CertTemplate, EntraUser, ExoRecipient
 
 _T = TypeVar("_T")
 _DOTNET_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$", re.ASCII)
@@ -447,3 +448,30 @@ def entra_from_json(record: dict[str, Any]) -> EntraUser:
         provisioning_errors=errors("onPremisesProvisioningErrors"),
         service_errors=errors("serviceProvisioningErrors"),
     )
+
+
+def config_from_records(records: Iterable[tuple[str, dict[str, list[bytes]]]]) -> AdConfig:
+    """AdConfig from Public Key Services entries — the same rules as the snapshot's ad-config.ldif."""
+    cfg = AdConfig()
+    for dn, attrs in records:
+        classes = {c.decode(errors="replace").lower() for c in attrs.get("objectclass", [])}
+        lower_dn = dn.lower()
+        if "pkicertificatetemplate" in classes:
+            cfg.templates.append(template_from_ldif(dn, attrs))
+            continue
+        certs: list[CertInfo] = []
+        cert_attr = "usercertificate" if "cn=kra," in lower_dn else "cacertificate"
+        for der in attrs.get(cert_attr, []):
+            try:
+                certs.append(parse_certificate(der))
+            except InputError as exc:
+                cfg.errors.append(f"{dn}: {exc}")
+        if "cn=kra," in lower_dn:
+            cfg.kra_certificates += certs
+        elif "cn=ntauthcertificates" in lower_dn:
+            cfg.ntauth_certificates += certs
+        elif "cn=aia," in lower_dn:
+            cfg.aia_certificates += certs
+        elif "cn=certification authorities" in lower_dn:
+            cfg.ca_certificates += certs
+    return cfg

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -41,6 +41,7 @@ FILES = {
 }
 GRACE_MINUTES_EXTRA = 30
 _T = TypeVar("_T")
+Record = tuple[str, dict[str, list[bytes]]]  # (dn, {lower-case attribute: values}) as iter_ldif yields
 
 
 @dataclass
@@ -126,64 +127,51 @@ class Snapshot:
 
     def _load_sst(self) -> None:
         t = self.tenant
-        raw: bytes | None = None
         if "sst" in self.available:
-            raw = (self.path / FILES["sst"]).read_bytes()
+            raw: Any = (self.path / FILES["sst"]).read_bytes()
         elif t.smime_config is not None:
-            value = t.smime_config.get("SMIMECertificateIssuingCA")
-            if value in (None, "", []):
-                t.sst_certificates = []
-                return
-            try:
-                raw = decode_bytes(value)
-            except EncodingError as exc:
-                t.sst_error = f"SMIMECertificateIssuingCA in exo-smimeconfig.json: {exc}"
-                return
-        if raw is None:
+            raw = t.smime_config.get("SMIMECertificateIssuingCA")
+        else:
             return
-        t.sst_size = len(raw)
-        try:
-            ders = read_sst(raw)
-        except InputError as exc:
-            t.sst_error = str(exc)
-            return
-        certs = []
-        for der in ders:
-            try:
-                certs.append(parse_certificate(der))
-            except InputError as exc:
-                t.sst_error = f"a certificate in the SST is unreadable: {exc}"
-        t.sst_certificates = certs
+        t.sst_certificates, t.sst_size, t.sst_error = sst_certificates(raw)
 
     def _load_ad_config(self) -> AdConfig:
-        cfg = AdConfig()
-        for dn, attrs in parsing.iter_ldif(self.path / FILES["adconfig"]):
-            classes = {c.decode(errors="replace").lower() for c in attrs.get("objectclass", [])}
-            lower_dn = dn.lower()
-            if "pkicertificatetemplate" in classes:
-                cfg.templates.append(parsing.template_from_ldif(dn, attrs))
-                continue
-            certs: list[CertInfo] = []
-            cert_attr = "usercertificate" if "cn=kra," in lower_dn else "cacertificate"
-            for der in attrs.get(cert_attr, []):
-                try:
-                    certs.append(parse_certificate(der))
-                except InputError as exc:
-                    cfg.errors.append(f"{dn}: {exc}")
-            if "cn=kra," in lower_dn:
-                cfg.kra_certificates += certs
-            elif "cn=ntauthcertificates" in lower_dn:
-                cfg.ntauth_certificates += certs
-            elif "cn=aia," in lower_dn:
-                cfg.aia_certificates += certs
-            elif "cn=certification authorities" in lower_dn:
-                cfg.ca_certificates += certs
-        return cfg
+        return parsing.config_from_records(parsing.iter_ldif(self.path / FILES["adconfig"]))
 
     # -- users ----------------------------------------------------------------------
     def _load_users(self) -> None:
-        entra_records = self._converted("entra", parsing.entra_from_json)
-        exo_items = self._converted("exo", _exo_item)
+        ad_records = parsing.iter_ldif(self.path / FILES["ad"]) if "ad" in self.available else iter(())
+        self._match_users(
+            ad_records, self._converted("exo", _exo_item), self._converted("entra", parsing.entra_from_json)
+        )
+
+    @classmethod
+    def from_records(
+        cls,
+        tenant: TenantFacts,
+        ad: Iterable[Record],
+        exo: Iterable[dict[str, Any]],
+        entra: Iterable[dict[str, Any]],
+    ) -> Snapshot:
+        """A directory built from records read live (AD entries, Exchange Online and Graph objects),
+        matched exactly like the files of a snapshot — one code path for both."""
+        self = cls.__new__(cls)
+        self.path = Path(".")
+        self.available = set(tenant.available)
+        self.meta = {}
+        self.tenant = tenant
+        self.entries = {}
+        self._names = {}
+        self._display = {}
+        self._match_users(ad, [_exo_item(r) for r in exo], [parsing.entra_from_json(r) for r in entra])
+        return self
+
+    def _match_users(
+        self,
+        ad_records: Iterable[Record],
+        exo_items: list[tuple[ExoRecipient, list[tuple[str, bytes | EncodingError]]]],
+        entra_records: list[EntraUser],
+    ) -> None:
         entra_by = _Index()
         for e in entra_records:
             entra_by.add(e, [e.id, e.immutable_id, e.upn, e.mail, *_smtp(e.proxy_addresses)])
@@ -194,21 +182,19 @@ class Snapshot:
         used_entra: set[int] = set()
         scope_attr = str((self.tenant.sync_scope or {}).get("attribute", "")).lower()
         extra = {scope_attr} if scope_attr else set()
-        if "ad" in self.available:
-            for dn, attrs in parsing.iter_ldif(self.path / FILES["ad"]):
-                ad = parsing.ad_user_from_ldif(dn, attrs, extra)
-                entry = _Entry(
-                    key=self._unique_key(ad.sam or dn), ad=ad, ad_values=parsing.ad_cert_values(attrs)
-                )
-                addrs = [ad.mail, *_smtp(ad.proxy_addresses)]
-                entra = entra_by.first(used_entra, [ad.object_guid_b64], addrs, [ad.upn])
-                if entra is not None:
-                    entry.entra = entra_records[entra]
-                exo_idx = exo_by.first(used_exo, [entry.entra.id if entry.entra else None], addrs, [ad.upn])
-                if exo_idx is not None:
-                    entry.exo, exo_values = exo_items[exo_idx]
-                    entry.exo_values = _shared_bytes(exo_values, entry.ad_values)
-                self._add(entry)
+        # AD entries first: they own the certificates the others copy.
+        for dn, attrs in ad_records:
+            ad = parsing.ad_user_from_ldif(dn, attrs, extra)
+            entry = _Entry(key=self._unique_key(ad.sam or dn), ad=ad, ad_values=parsing.ad_cert_values(attrs))
+            addrs = [ad.mail, *_smtp(ad.proxy_addresses)]
+            entra = entra_by.first(used_entra, [ad.object_guid_b64], addrs, [ad.upn])
+            if entra is not None:
+                entry.entra = entra_records[entra]
+            exo_idx = exo_by.first(used_exo, [entry.entra.id if entry.entra else None], addrs, [ad.upn])
+            if exo_idx is not None:
+                entry.exo, exo_values = exo_items[exo_idx]
+                entry.exo_values = _shared_bytes(exo_values, entry.ad_values)
+            self._add(entry)
         for i, (rec, values) in enumerate(exo_items):
             if i in used_exo:
                 continue
@@ -313,7 +299,9 @@ class Snapshot:
             return partial[0]
         if partial:
             shown = sorted(self._describe(k) for k in partial)
-            raise AmbiguousUserError(f"'{query}' matches {len(partial)} users: {', '.join(shown[:6])}", query, shown)
+            raise AmbiguousUserError(
+                f"'{query}' matches {len(partial)} users: {', '.join(shown[:6])}", query, shown
+            )
         near = difflib.get_close_matches(
             q.lower(), list(self._names) + [d for d in self._display if d], n=4, cutoff=0.6
         )
@@ -438,3 +426,27 @@ def _exo_item(record: dict[str, Any]) -> tuple[ExoRecipient, list[tuple[str, byt
 
 def _smtp(addresses: list[str]) -> list[str]:
     return [a[5:] for a in addresses if a.lower().startswith("smtp:")]
+
+
+def sst_certificates(raw: Any) -> tuple[list[CertInfo] | None, int | None, str | None]:
+    """(certificates, size, error) of the tenant's SMIMECertificateIssuingCA: raw SST bytes, or the
+    base64 / integer-array form Get-SmimeConfig exports. An empty value is an empty store."""
+    if raw in (None, "", []):
+        return [], None, None
+    if not isinstance(raw, bytes):
+        try:
+            raw = decode_bytes(raw)
+        except EncodingError as exc:
+            return None, None, f"SMIMECertificateIssuingCA: {exc}"
+    try:
+        ders = read_sst(raw)
+    except InputError as exc:
+        return None, len(raw), str(exc)
+    certs: list[CertInfo] = []
+    error = None
+    for der in ders:
+        try:
+            certs.append(parse_certificate(der))
+        except InputError as exc:
+            error = f"a certificate in the SST is unreadable: {exc}"
+    return certs, len(raw), error

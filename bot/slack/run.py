@@ -1,0 +1,44 @@
+"""`smime-doctor slack [--http --port N]`: Socket Mode by default, HTTP mode on request."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from workers.config import Settings
+
+log = logging.getLogger("smime_doctor.slack")
+
+
+def run_slack(settings: Settings, http: bool = False, port: int = 3000) -> int:
+    """Run the Slack bot until interrupted. Returns the process exit code (2: not configured)."""
+    from bot.slack.app import build_slack
+    from bot.slack.config import SlackConfig
+
+    config = SlackConfig.from_env()
+    missing = config.missing(http)
+    if missing:
+        print(f"smime-doctor slack: set {', '.join(missing)} (see docs/slack.md)", file=sys.stderr)
+        return 2
+    bot = build_slack(settings, config)
+    bot.core.delivery.start()
+    try:
+        if http:
+            from bot.slack.http import PATH, make_http_server
+
+            server = make_http_server(bot.bolt, config.signing_secret, config.http_host, port)
+            log.info("Slack HTTP mode on http://%s:%d%s", config.http_host, port, PATH)
+            try:
+                server.serve_forever()
+            finally:
+                server.server_close()
+        else:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            log.info("Slack Socket Mode: connecting")
+            SocketModeHandler(bot.bolt, config.app_token).start()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        bot.close()
+    return 0

@@ -1,0 +1,89 @@
+"""Answers from the outbox → Slack messages, where the target says.
+
+A target with `ts` replaces the "working on it" message (approval news to the requester is
+posted anew instead, so they are notified of each step) (chat.update on the stored channel
+and ts — the response_url would allow only 5 uses in 30 minutes); `ephemeral` posts only
+the asker can see; `home` re-publishes the asker's App Home. Approval requests to the
+approvers' channel are posted once and then updated in place, so the buttons disappear
+once someone decided. Folded detail goes into the message's thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bot.render.blocks import Message, esc, render
+from bot.slack.people import SlackPeople
+from bot.slack.store import SlackStore
+
+log = logging.getLogger("smime_doctor.slack")
+
+
+class SlackTransport:
+    platform = "slack"
+
+    def __init__(self, client: Any, people: SlackPeople, default_lang: str = "en") -> None:
+        self.client = client
+        self.people = people
+        self.default_lang = default_lang
+        self.store = SlackStore()
+        self.home: Any = None  # bot.slack.home.Home, bound once the core app exists
+
+    def bind(self, store: SlackStore, home: Any) -> None:
+        self.store = store
+        self.home = home
+
+    def deliver(self, target: dict[str, Any], answer: dict[str, Any]) -> None:
+        lang = target.get("lang") or self.default_lang
+        kind = answer.get("type")
+        user = target.get("user")
+        if user and kind == "report" and (target.get("home") or target.get("home_cache")):
+            self.store.put_home(user, answer)
+        if target.get("home"):
+            if self.home is not None and user:
+                self.home.publish(user)
+            return
+        if kind in ("approval_request", "approval_update") and not user:
+            self._to_approvers(target, answer, lang)
+            return
+        message = render(answer, lang, buttons=kind not in ("approval_request", "approval_update"))
+        if target.get("ephemeral") and target.get("channel") and user:
+            for blocks in [message.blocks, *message.detail]:
+                self.client.chat_postEphemeral(
+                    channel=target["channel"], user=user, text=message.text, blocks=blocks
+                )
+            return
+        channel = target.get("channel") or self.people.dm_channel(str(user))
+        if target.get("ts") and kind not in ("approval_request", "approval_update"):
+            self.client.chat_update(
+                channel=channel, ts=target["ts"], text=message.text, blocks=message.blocks
+            )
+            ts = target["ts"]
+        else:
+            ts = self.client.chat_postMessage(channel=channel, text=message.text, blocks=message.blocks)["ts"]
+        self._thread(channel, ts, message)
+
+    def _thread(self, channel: str, ts: str, message: Message) -> None:
+        for blocks in message.detail:
+            self.client.chat_postMessage(channel=channel, thread_ts=ts, text=message.text, blocks=blocks)
+
+    def _to_approvers(self, target: dict[str, Any], answer: dict[str, Any], lang: str) -> None:
+        request = answer["request"]
+        channel = target["channel"]
+        message = render(answer, lang, buttons=True)
+        posted = [r for r in self.store.approval_messages(request["id"]) if r["channel"] == channel]
+        if posted:
+            self.client.chat_update(
+                channel=channel, ts=posted[0]["ts"], text=message.text, blocks=message.blocks
+            )
+            return
+        ts = self.client.chat_postMessage(channel=channel, text=message.text, blocks=message.blocks)["ts"]
+        self.store.add_approval_message(request["id"], channel, ts)
+
+    def say(self, channel: str, text: str, ts: str | None = None) -> str:
+        """A plain sentence (escaped): post it, or replace the message at `ts`."""
+        if ts:
+            self.client.chat_update(channel=channel, ts=ts, text=esc(text), blocks=[])
+            return ts
+        return str(self.client.chat_postMessage(channel=channel, text=esc(text))["ts"])
