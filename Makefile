@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test venv lint typecheck unit bench catalogue clean demo-tenant
+.PHONY: demo test venv lint typecheck unit bench catalogue clean demo-tenant teams-package
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,9 +34,15 @@ demo-tenant: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/audit_throughput.py
+	$(PY) bench/chat_latency.py
+	$(PY) bench/slack_ack.py
+	$(PY) bench/live_diagnose.py
 
 catalogue: $(STAMP)
 	$(PY) scripts/gen_catalogue.py --write README.md
+
+teams-package: $(STAMP)
+	$(PY) scripts/teams_package.py --app-id "$$MICROSOFT_APP_ID" --out dist/smime-doctor-teams.zip
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

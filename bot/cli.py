@@ -131,6 +131,28 @@ def build_parser() -> argparse.ArgumentParser:
     wk.add_argument("--redis", metavar="URL", help="default: $SMIME_DOCTOR_REDIS_URL")
     wk.add_argument("--burst", action="store_true", help="exit when the queues are empty")
     wk.add_argument("--name", help="worker name (default: generated)")
+    wk.add_argument(
+        "--fork", action="store_true", help="run each job in a forked work-horse (isolation over latency)"
+    )
+
+    sl = sub.add_parser(
+        "slack", help="run the Slack bot (Socket Mode, or --http)", description="Run the Slack bot."
+    )
+    sl.add_argument(
+        "--http", action="store_true", help="serve signed requests at /slack/events instead of Socket Mode"
+    )
+    sl.add_argument("--port", type=int, default=3000, help="HTTP mode port (default 3000)")
+
+    tm = sub.add_parser(
+        "teams", help="run the Microsoft Teams bot", description="Run the Teams bot at /api/messages."
+    )
+    tm.add_argument("--port", type=int, default=3978, help="listen port (default 3978)")
+    tm.add_argument(
+        "--emulator",
+        action="store_true",
+        help="accept unauthenticated activities on 127.0.0.1 (local testing only)",
+    )
+    tm.add_argument("--host", help="listen address (default 0.0.0.0; --emulator: 127.0.0.1)")
 
     sn = sub.add_parser(
         "snapshot",
@@ -164,6 +186,16 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_check_config()
         if args.command == "snapshot":
             return cmd_snapshot(args)
+        if args.command == "slack":
+            from bot.slack import run_slack
+            from workers.config import load_settings
+
+            return run_slack(load_settings(), http=args.http, port=args.port)
+        if args.command == "teams":
+            from bot.teams import run_teams
+            from workers.config import load_settings
+
+            return run_teams(load_settings(), args.port, args.emulator, args.host)
         snapshot, at = open_source(args)
         if args.command == "diagnose":
             return cmd_diagnose(args, snapshot, at)
@@ -277,7 +309,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from workers.config import load_settings
     from workers.worker import run_worker
 
-    return run_worker(load_settings(redis_url=args.redis), burst=args.burst, name=args.name)
+    return run_worker(load_settings(redis_url=args.redis), burst=args.burst, name=args.name, fork=args.fork)
 
 
 def cmd_snapshot(args: argparse.Namespace) -> int:

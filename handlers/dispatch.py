@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -207,8 +208,9 @@ class Dispatcher:
         sender: str | None = None,
         recipient: str | None = None,
     ) -> Reply:
-        window = max(self.settings.dedup_window_s, 1)
-        basis = json.dumps([asker.key, kind, subject, sender, recipient, lang, int(time.time() // window)])
+        window = self.settings.dedup_window_s
+        slot = int(time.time() // window) if window else secrets.token_hex(8)  # 0 turns deduplication off
+        basis = json.dumps([asker.key, kind, subject, sender, recipient, lang, slot])
         job_id = "q-" + hashlib.sha256(basis.encode()).hexdigest()[:24]
         job = JobSpec(job_id, kind, queue, lang, asker.key, subject, sender, recipient)
         return Reply(WORKING[lang].format(what=what), "ack", lang, job=job)

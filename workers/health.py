@@ -48,6 +48,7 @@ def check_all(settings: Settings) -> Iterator[tuple[str, str]]:
             "ok",
             "no Redis configured: jobs run in-process (fine for one bot, not for workers on other hosts)",
         )
+    yield from _live_sources()
     roles = settings.roles
     counts = {
         r: len(getattr(roles, r).users) + len(getattr(roles, r).groups)
@@ -60,3 +61,36 @@ def check_all(settings: Settings) -> Iterator[tuple[str, str]]:
         )
     else:
         yield "ok", "roles: " + ", ".join(f"{r} {n}" for r, n in counts.items())
+
+
+def _live_sources() -> Iterator[tuple[str, str]]:
+    """Sign in to each configured live source once (a bind, a token) and say what failed."""
+    import os
+
+    if os.environ.get("SMIME_DOCTOR_AD_SERVERS"):
+        try:
+            from workers.sources.ad import AdSettings, AdSource
+
+            with AdSource(AdSettings.from_env()) as ad:
+                config = ad.read_config()
+            yield "ok", f"Active Directory reachable ({len(config.templates)} certificate templates readable)"
+        except SmimeDoctorError as exc:
+            yield "fail", f"Active Directory: {exc}"
+    try:
+        from workers.sources.live import M365Settings
+
+        m365 = M365Settings.from_env()
+    except SmimeDoctorError as exc:
+        yield "fail", f"Microsoft 365 settings: {exc}"
+        return
+    if m365 is not None:
+        try:
+            exchange, graph = m365.sources()
+            graph.get_organization()
+            exchange.get_smime_config()
+            yield (
+                "ok",
+                f"Microsoft 365 tenant {m365.tenant}: signed in as app {m365.client_id}, Graph and Exchange Online answer",
+            )
+        except (SmimeDoctorError, OSError) as exc:
+            yield "fail", f"Microsoft 365: {exc}"

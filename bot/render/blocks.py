@@ -203,15 +203,16 @@ def words_for(lang: str) -> dict[str, str]:
     return WORDS.get(lang, WORDS["en"])
 
 
-def next_step_buttons(lang: str) -> dict[str, Any]:
-    """ "check again", "why can't someone encrypt to me?", "reset my published certs"."""
+def next_step_buttons(lang: str, again: str = "status") -> dict[str, Any]:
+    """Check again, why can't someone encrypt to me, reset my published certs. `again` is the
+    question to repeat: it is handled like typed text, as whoever clicks."""
     w = words_for(lang)
     reset_confirm = confirm_dialog(w["reset"], w["reset_confirm"], w["confirm"], w["cancel"], danger=True)
     return {
         "type": "actions",
         "block_id": "smime_next",
         "elements": [
-            button(w["check_again"], CHECK_AGAIN, "self", style="primary"),
+            button(w["check_again"], CHECK_AGAIN, again[:500] or "status", style="primary"),
             button(w["why_me"], WHY_ME, "self"),
             button(w["reset"], RESET, "self", style="danger", confirm=reset_confirm),
         ],
@@ -227,12 +228,17 @@ def slack_date(epoch: float, fallback: str) -> str:
 
 
 def render(
-    answer: dict[str, Any], lang: str = "en", *, buttons: bool = True, max_blocks: int = MAX_BLOCKS
+    answer: dict[str, Any],
+    lang: str = "en",
+    *,
+    buttons: bool = True,
+    max_blocks: int = MAX_BLOCKS,
+    again: str = "status",
 ) -> Message:
     """Any outbox answer → one message (folded to `max_blocks`)."""
     kind = answer.get("type")
     if kind == "report":
-        blocks, fallback = report_blocks(answer["report"], lang, buttons=buttons)
+        blocks, fallback = report_blocks(answer["report"], lang, buttons=buttons, again=again)
     elif kind == "audit":
         blocks, fallback = audit_blocks(answer.get("summary") or {}, answer.get("tenant") or [], lang)
     elif kind == "plan":
@@ -283,7 +289,7 @@ def _who(party: dict[str, Any]) -> str:
 
 
 def report_blocks(
-    report: dict[str, Any], lang: str = "en", *, buttons: bool = True
+    report: dict[str, Any], lang: str = "en", *, buttons: bool = True, again: str = "status"
 ) -> tuple[list[dict[str, Any]], str]:
     """Headline, who, findings by severity with remedies, certificate facts, counts, next steps."""
     w = words_for(lang)
@@ -334,7 +340,7 @@ def report_blocks(
         tail.append(w["skipped"].format(n=counts["skip"]))
     blocks.append(context([" · ".join(tail)]))
     if buttons:
-        blocks.append(next_step_buttons(lang))
+        blocks.append(next_step_buttons(lang, again))
     return blocks, headline
 
 

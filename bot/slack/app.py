@@ -64,6 +64,18 @@ class SlackBot:
             self._running.add(future)
         future.add_done_callback(self._finished)
 
+    def once(self, event_id: str, fn: Any, *args: Any, **kwargs: Any) -> None:
+        """Run `fn` unless this Events API delivery was seen before (a retry). With Redis down
+        the check fails open: answering twice beats not answering."""
+        from redis.exceptions import RedisError
+
+        try:
+            first = self.store.first_time(event_id)
+        except RedisError:
+            first = True
+        if first:
+            fn(*args, **kwargs)
+
     def _finished(self, future: Future[Any]) -> None:
         with self._lock:
             self._running.discard(future)

@@ -32,8 +32,11 @@ class ApprovalClicks:
         channel = (body.get("channel") or {}).get("id")
         ts = (body.get("message") or {}).get("ts")
         request = outcome.request
-        if request is not None and channel and ts:
-            data = request.to_json() if hasattr(request, "to_json") else dict(request)
+        data = (
+            None if request is None else request.to_json() if hasattr(request, "to_json") else dict(request)
+        )
+        if data is not None and channel and ts and (outcome.ok or data.get("state") != "pending"):
+            # a refusal leaves an open request as it is; a decision (or a stale view) shows the state
             shared = render(
                 {"type": "approval_update", "request": data, "event": outcome.state or ""},
                 self.core.settings.lang,  # the approvers' message is shared: the site's language

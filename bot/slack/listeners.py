@@ -3,7 +3,8 @@
 Bolt runs a listener on a small pool, and with process_before_response the HTTP response
 leaves when the listener returns — so a listener that only acks and hands off answers
 Slack in well under a millisecond of our own time, whatever the directory or Redis do.
-Events API retries (same event_id) are dropped; the bot's own messages never reach here.
+Events API retries (same event_id) are dropped after the ack (the check needs Redis);
+the bot's own messages never reach here.
 """
 
 from __future__ import annotations
@@ -37,11 +38,16 @@ def register(bolt: BoltApp, bot: Any) -> None:
 
     @bolt.event("message")
     def direct_message(event: dict[str, Any], body: dict[str, Any]) -> None:
-        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
-            return
-        if not bot.store.first_time(body["event_id"]):
+        if (
+            event.get("channel_type") != "im"
+            or event.get("subtype")
+            or event.get("bot_id")
+            or not event.get("user")
+        ):
             return
         later(
+            bot.once,
+            body["event_id"],
             conv.ask,
             event["user"],
             event.get("text", ""),
@@ -51,24 +57,30 @@ def register(bolt: BoltApp, bot: Any) -> None:
 
     @bolt.event("app_mention")
     def mention(event: dict[str, Any], body: dict[str, Any]) -> None:
-        if event.get("bot_id") or not bot.store.first_time(body["event_id"]):
+        if event.get("bot_id") or not event.get("user") or not event.get("channel"):
             return
         text = MENTION.sub("", event.get("text", ""))
         later(
-            conv.ask, event["user"], text, request_id=body["event_id"], channel=event["channel"], pointer=True
+            bot.once,
+            body["event_id"],
+            conv.ask,
+            event["user"],
+            text,
+            request_id=body["event_id"],
+            channel=event["channel"],
+            pointer=True,
         )
 
     @bolt.event("app_home_opened")
     def home_opened(event: dict[str, Any], body: dict[str, Any]) -> None:
-        if event.get("tab") != "home" or not bot.store.first_time(body["event_id"]):
+        if event.get("tab") != "home" or not event.get("user"):
             return
-        later(conv.refresh_home, event["user"], body["event_id"])
+        later(bot.once, body["event_id"], conv.refresh_home, event["user"], body["event_id"])
 
     def next_step(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
-        text = ACTION_TEXT.get(action["action_id"]) or action.get("value") or "status"
-        if text == "self":
-            text = "status"
+        # "check again" carries the question to repeat; it runs as the clicker, like typed text
+        text = ACTION_TEXT.get(action["action_id"]) or str(action.get("value") or "status")[:500]
         channel = (body.get("channel") or {}).get("id")
         later(conv.ask, body["user"]["id"], text, request_id=body["trigger_id"], channel=channel)
 

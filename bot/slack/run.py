@@ -20,7 +20,16 @@ def run_slack(settings: Settings, http: bool = False, port: int = 3000) -> int:
     if missing:
         print(f"smime-doctor slack: set {', '.join(missing)} (see docs/slack.md)", file=sys.stderr)
         return 2
-    bot = build_slack(settings, config)
+    from slack_bolt.error import BoltError
+    from slack_sdk.errors import SlackApiError
+
+    try:
+        bot = build_slack(settings, config)  # Bolt checks the bot token with auth.test here
+    except (BoltError, SlackApiError, OSError) as exc:
+        print(
+            f"smime-doctor slack: Slack did not accept the bot token ({type(exc).__name__})", file=sys.stderr
+        )
+        return 2
     bot.core.delivery.start()
     try:
         if http:

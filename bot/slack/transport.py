@@ -13,11 +13,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
+
 from bot.render.blocks import Message, esc, render
 from bot.slack.people import SlackPeople
 from bot.slack.store import SlackStore
 
 log = logging.getLogger("smime_doctor.slack")
+
+GONE = {"message_not_found", "cant_update_message", "edit_window_closed"}
 
 
 class SlackTransport:
@@ -47,7 +51,12 @@ class SlackTransport:
         if kind in ("approval_request", "approval_update") and not user:
             self._to_approvers(target, answer, lang)
             return
-        message = render(answer, lang, buttons=kind not in ("approval_request", "approval_update"))
+        message = render(
+            answer,
+            lang,
+            buttons=kind not in ("approval_request", "approval_update"),
+            again=target.get("text") or "status",
+        )
         if target.get("ephemeral") and target.get("channel") and user:
             for blocks in [message.blocks, *message.detail]:
                 self.client.chat_postEphemeral(
@@ -55,14 +64,23 @@ class SlackTransport:
                 )
             return
         channel = target.get("channel") or self.people.dm_channel(str(user))
+        ts = None
         if target.get("ts") and kind not in ("approval_request", "approval_update"):
-            self.client.chat_update(
-                channel=channel, ts=target["ts"], text=message.text, blocks=message.blocks
-            )
-            ts = target["ts"]
-        else:
+            ts = self._replace(channel, target["ts"], message)
+        if ts is None:
             ts = self.client.chat_postMessage(channel=channel, text=message.text, blocks=message.blocks)["ts"]
         self._thread(channel, ts, message)
+
+    def _replace(self, channel: str, ts: str, message: Message) -> str | None:
+        """chat.update the "working on it" message; None if it is gone (then post a new one —
+        retrying an update that can never succeed would block the answer forever)."""
+        try:
+            self.client.chat_update(channel=channel, ts=ts, text=message.text, blocks=message.blocks)
+            return ts
+        except SlackApiError as exc:
+            if exc.response.get("error") in GONE:
+                return None
+            raise
 
     def _thread(self, channel: str, ts: str, message: Message) -> None:
         for blocks in message.detail:

@@ -23,9 +23,11 @@ from workers.config import load_settings
 ROLES = {"helpdesk": {"users": ["adele.vance@contoso.example"]}, "approver": {"users": ["alex.wilber"]}}
 
 
-def chat(redis_url: str, as_user: str, lang: str | None = None) -> tuple[ConsoleChat, io.StringIO]:
+def chat(
+    redis_url: str, as_user: str, lang: str | None = None, **settings_overrides: object
+) -> tuple[ConsoleChat, io.StringIO]:
     out = io.StringIO()
-    settings = load_settings(redis_url=redis_url, demo=True, roles=ROLES)
+    settings = load_settings(redis_url=redis_url, demo=True, roles=ROLES, **settings_overrides)
     return ConsoleChat(settings, as_user, lang, out=out), out
 
 
@@ -50,7 +52,7 @@ def test_conversation_in_english_and_german_through_workers(redis_url: str, work
     text = out.getvalue()
     assert "✗ No — stale.smime@contoso.example: Outlook picks an unusable certificate." in text
     assert "No — alex.wilber@contoso.example cannot encrypt to stale.smime@contoso.example" in text
-    assert "recorded as R-" in text
+    assert "remove 1 value(s), keep 1" in text and "waits for an approver" in text
     assert "Only helpdesk staff may look at other people's certificates" in text
     assert "Closest commands" in text
     assert "Nein — stale.smime@contoso.example: Outlook wählt ein unbrauchbares Zertifikat." in text
@@ -63,7 +65,7 @@ def test_conversation_in_english_and_german_through_workers(redis_url: str, work
     from rq import Queue
     from rq.registry import FinishedJobRegistry
 
-    assert len(FinishedJobRegistry(queue=Queue("interactive", connection=r))) == 4  # the workers did the work
+    assert len(FinishedJobRegistry(queue=Queue("interactive", connection=r))) == 5  # the workers did the work
 
 
 def test_helpdesk_checks_others_and_audits(redis_url: str, workers: Workers) -> None:
@@ -193,7 +195,9 @@ def test_worker_killed_mid_job_is_retried_and_answers_once(redis_url: str) -> No
     slow = Workers(redis_url, {"SMIME_DOCTOR_FAULT_DELAY_S": "4"})
     try:
         [victim] = slow.start(1)
-        c, out = chat(redis_url, "stale.smime")
+        c, out = chat(
+            redis_url, "stale.smime", job_timeout_s=10
+        )  # RQ re-runs a job whose lease (timeout + 60 s) lapsed
         try:
             reply = c.app.dispatcher.handle(
                 ChatRequest(

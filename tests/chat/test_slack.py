@@ -10,6 +10,7 @@ one's status; approvals are decided only by approvers, and everyone sees who dec
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 import urllib.error
@@ -25,7 +26,7 @@ from slack_sdk.signature import SignatureVerifier
 from bot.slack.app import SlackBot, build_slack
 from bot.slack.config import SlackConfig
 from bot.slack.http import make_http_server
-from tests.chat.conftest import Workers
+from tests.chat.conftest import ROOT, RedisServer, Workers
 from tests.chat.slack_mock import BOT_USER, MockSlack
 from workers.config import load_settings
 
@@ -63,7 +64,9 @@ class Slack:
         h = {"Content-Type": content_type, **(headers or {})}
         if signed:
             h["X-Slack-Request-Timestamp"] = ts
-            h["X-Slack-Signature"] = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+            h["X-Slack-Signature"] = (
+                SignatureVerifier(secret).generate_signature(timestamp=ts, body=body) or ""
+            )
         request = urllib.request.Request(self.url, data=body.encode(), headers=h, method="POST")
         start = time.perf_counter()
         try:
@@ -288,6 +291,8 @@ def test_mention_in_a_channel_answers_by_dm_and_leaves_only_a_private_pointer(
     assert pointer.args["user"] == "U0ADELE" and "direct messages" in pointer.args["text"]
     update = slack.api.wait_for("chat.update", lambda c: c.args["channel"] == "D0ADELE")[0]
     assert "stale.smime@contoso.example" in update.args["blocks"][0]["text"]["text"]
+    again = next(e for b in update.args["blocks"] if b["type"] == "actions" for e in b["elements"])
+    assert again["value"] == "check stale.smime"  # "check again" repeats the question (as whoever clicks)
     assert not slack.api.of("chat.postMessage", lambda c: c.args["channel"] == "C0GENERAL")
 
 
@@ -366,12 +371,18 @@ def test_approval_clicks_requester_and_non_approver_refused_approver_recorded(
     stranger = slack.api.wait_for("chat.postEphemeral", lambda c: c.args["user"] == "U0ADELE")[0]
     assert "approver role" in stranger.args["text"]
     assert slack.bot.core.approvals.get(request_id).state == "pending"  # type: ignore[union-attr]
+    assert not slack.api.of(
+        "chat.update", lambda c: c.args["channel"] == APPROVERS
+    )  # refusals change nothing
 
     slack.click("U0ALEX", "smime_approve", request_id, APPROVERS, ts)
     ok = slack.api.wait_for("chat.postEphemeral", lambda c: c.args["user"] == "U0ALEX")[0]
     assert "approved" in ok.args["text"].lower()
     updated = slack.api.wait_for(
-        "chat.update", lambda c: c.args["channel"] == APPROVERS and c.args["ts"] == ts
+        "chat.update",
+        lambda c: (
+            c.args["channel"] == APPROVERS and c.args["ts"] == ts and "Approved by" in json.dumps(c.args)
+        ),
     )[0]
     assert "Approved by Alex Wilber" in section_texts(updated.args["blocks"])
     assert action_ids(updated.args["blocks"]) == []  # the buttons are gone
@@ -390,3 +401,87 @@ def test_rate_limited_web_api_calls_are_retried(slack: Slack) -> None:
     ]
     slack.bot.transport.say("D0STALE", "hello")
     assert slack.api.of("chat.postMessage", lambda c: c.args["text"] == "hello")
+
+
+def test_redis_outage_turns_the_working_message_into_a_polite_sentence(
+    slack: Slack, redis_server: RedisServer
+) -> None:
+    redis_server.stop()
+    try:
+        status, _, elapsed = slack.dm("U0STALE", "status")
+        assert status == 200 and elapsed < 1.0  # the ack does not wait for Redis
+        update = slack.api.wait_for("chat.update", lambda c: c.args["channel"] == "D0STALE")[0]
+        assert "unavailable" in update.args["text"]
+    finally:
+        redis_server.start()
+
+
+# -- the manifest asks for exactly what the code uses --------------------------------------------
+
+
+def manifest_list(key: str) -> set[str]:
+    text = (ROOT / "deploy/slack/manifest.yml").read_text()
+    block = re.search(rf"^\s*{key}:\n((?:\s+- .*\n)+)", text, re.M)
+    assert block, key
+    return {line.split("- ", 1)[1].split("#")[0].strip() for line in block.group(1).splitlines()}
+
+
+def test_manifest_matches_the_code() -> None:
+    source = "\n".join(p.read_text() for p in (ROOT / "bot/slack").glob("*.py"))
+    events = set(re.findall(r'@bolt\.event\("(\w+)"\)', source))
+    assert manifest_list("bot_events") == {"message.im" if e == "message" else e for e in events}
+    methods = set(re.findall(r"client\.(\w+)\(", source))
+    needs = {
+        "chat_postMessage": "chat:write",
+        "chat_update": "chat:write",
+        "chat_postEphemeral": "chat:write",
+        "conversations_open": "im:write",
+        "users_info": "users:read.email",
+        "views_publish": None,  # no scope needed beyond the App Home feature
+    }
+    assert methods <= set(needs), methods - set(needs)
+    scopes = {needs[m] for m in methods if needs[m]} | {
+        "commands",
+        "im:history",
+        "app_mentions:read",
+        "users:read",
+    }
+    assert manifest_list("bot") == scopes
+    text = (ROOT / "deploy/slack/manifest.yml").read_text()
+    assert "socket_mode_enabled: true" in text and "command: /smime" in text and "is_enabled: true" in text
+
+
+def test_next_step_button_asks_again_as_the_clicker(slack: Slack, redis_url: str) -> None:
+    slack.click("U0STALE", "smime_check_again", "status", "D0STALE", "1.000001")
+    working = slack.api.wait_for("chat.postMessage", lambda c: c.args["channel"] == "D0STALE")[0]
+    assert "stale.smime@contoso.example" in working.args["text"]
+    slack.bot.wait_idle()
+    assert queued_jobs(redis_url) > 0
+
+
+def test_a_deleted_working_message_does_not_block_the_answer(slack: Slack) -> None:
+    slack.api.fail_next["chat.update"] = [(200, {}, {"ok": False, "error": "message_not_found"})]
+    target = {
+        "platform": "slack",
+        "target_id": "t1",
+        "lang": "en",
+        "user": "U0STALE",
+        "channel": "D0STALE",
+        "ts": "9.1",
+    }
+    slack.bot.transport.deliver(target, {"type": "text", "text": "the answer"})
+    assert slack.api.of("chat.postMessage", lambda c: c.args["text"] == "the answer")
+
+
+def test_run_slack_names_missing_settings_without_values(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.slack import run_slack
+
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-secret-value")
+    monkeypatch.delenv("SLACK_APP_TOKEN", raising=False)
+    monkeypatch.delenv("SLACK_SIGNING_SECRET", raising=False)
+    assert run_slack(load_settings(demo=True), http=False, port=0) == 2
+    assert run_slack(load_settings(demo=True), http=True, port=0) == 2
+    err = capsys.readouterr().err
+    assert "SLACK_APP_TOKEN" in err and "SLACK_SIGNING_SECRET" in err and "xoxb-secret-value" not in err

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import ssl
 import time
 import uuid
 from collections.abc import Iterator
@@ -323,9 +324,8 @@ def openid(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[tuple[str
 
     ca = trustme.CA()
     cert = ca.issue_cert("127.0.0.1")
-    server_ctx = cert.configure_cert(
-        __import__("ssl").create_default_context(__import__("ssl").Purpose.CLIENT_AUTH)
-    )
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(server_ctx)
     bundle = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(bundle))
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))

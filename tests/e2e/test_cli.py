@@ -192,3 +192,55 @@ def test_demo_tour_runs() -> None:
         "Audit: 43 users",
     ):
         assert step in out.stdout
+
+
+def test_check_config_says_what_is_wrong(tmp_path: Path) -> None:
+    import os
+
+    good = tmp_path / "good.toml"
+    good.write_text('lang = "de"\n[roles.helpdesk]\nusers = ["adele.vance"]\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMIME_DOCTOR_")}
+    run = lambda extra: subprocess.run(  # noqa: E731
+        [sys.executable, "-m", "bot.cli", "check-config"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**env, **extra},
+    )
+    ok = run({"SMIME_DOCTOR_CONFIG": str(good)})
+    assert ok.returncode == 0 and "language de" in ok.stdout and "helpdesk 1" in ok.stdout
+    bad = tmp_path / "bad.toml"
+    bad.write_text('lang = "fr"\n')
+    out = run({"SMIME_DOCTOR_CONFIG": str(bad)})
+    assert (
+        out.returncode == 2
+        and "configuration error in lang" in out.stderr
+        and len(out.stderr.strip().splitlines()) == 1
+    )
+    unknown = tmp_path / "unknown.toml"
+    unknown.write_text("redis_ulr = 'x'\n")
+    assert "redis_ulr" in run({"SMIME_DOCTOR_CONFIG": str(unknown)}).stderr
+    down = run({"SMIME_DOCTOR_REDIS_URL": "redis://:secret@127.0.0.1:1/0"})
+    assert down.returncode == 2 and "FAIL" in down.stdout.upper() and "secret" not in down.stdout
+
+
+def test_chat_script_through_the_command_line(tmp_path: Path) -> None:
+    script = tmp_path / "conversation.txt"
+    script.write_text(
+        "# a comment\nis my cert published?\nwarum kann alex mir nicht verschlüsselt schreiben?\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "chat", "--as", "stale.smime", "--script", str(script)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    assert out.returncode == 0, out.stderr
+    assert "stale.smime> is my cert published?" in out.stdout
+    assert (
+        "✗ No — stale.smime@contoso.example" in out.stdout
+        and "Nein — alex.wilber@contoso.example" in out.stdout
+    )
