@@ -154,5 +154,6 @@ def build_app(
     delivery = Delivery(outbox, transports, redis, settings.key_prefix)
     app = App(settings, directory, dispatcher, delivery, outbox, identity, policy, approvals, audit, redis)
     approvals.on_change = app.notify
+    dispatcher.audit = audit
     delivery.prepare = app.open_plan
     return app

@@ -12,7 +12,6 @@ import html
 import json
 import os
 import sys
-from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -20,6 +19,7 @@ from typing import IO, Any
 from rich.console import Console
 
 from workers.errors import InputError, SmimeDoctorError
+from workers.report import AuditSummary
 from workers.sources.parsing import parse_time
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT = 0, 1, 2
@@ -480,45 +480,7 @@ def _progress(snapshot: Any, args: argparse.Namespace) -> Iterator[Any]:
             progress.advance(task)
 
 
-class _Summary:
-    def __init__(self) -> None:
-        self.users = 0
-        self.verdicts: Counter[str] = Counter()
-        self.checks: Counter[str] = Counter()
-        self.worst: list[dict[str, str]] = []
-
-    def add(self, report: dict[str, Any]) -> dict[str, Any]:
-        self.add_parts(*self.parts(report))
-        return report
-
-    @staticmethod
-    def parts(report: dict[str, Any]) -> tuple[str, list[str], dict[str, str] | None]:
-        """What the summary takes from one report (small, so worker processes can send it)."""
-        checks = list({f["check"] for f in report["findings"] if f["status"] in ("fail", "warn")})
-        worst = None
-        if report["verdict"] == "fail":
-            s = report["subject"]
-            worst = {
-                "user": str(s.get("primary_smtp") or s.get("query")),
-                "headline": report.get("headline", ""),
-            }
-        return report["verdict"], checks, worst
-
-    def add_parts(self, verdict: str, checks: list[str], worst: dict[str, str] | None) -> None:
-        self.users += 1
-        self.verdicts[verdict] += 1
-        for check_id in checks:
-            self.checks[check_id] += 1
-        if worst is not None:
-            self.worst.append(worst)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "users": self.users,
-            "verdicts": dict(self.verdicts),
-            "checks": self.checks.most_common(),
-            "worst_users": self.worst,
-        }
+_Summary = AuditSummary  # the name the audit writers use
 
 
 def _audit_json(

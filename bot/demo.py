@@ -13,6 +13,7 @@ from rich.rule import Rule
 from bot.render.text import render_audit_summary, render_report
 from workers.demo_tenant import DATA_DIR
 from workers.diagnosis import Engine
+from workers.report import AuditSummary
 from workers.sources.snapshot import Snapshot
 
 STEPS: list[tuple[str, str, dict[str, str]]] = [
@@ -67,9 +68,7 @@ def run_demo(console: Console | None = None) -> int:
                 render_report(report.to_json(), console, "en")
             else:
                 engine = engines["en"]
-                from bot.cli import _Summary
-
-                summary = _Summary()
+                summary = AuditSummary()
                 for r in engine.audit(snapshot.iter_users()):
                     summary.add(r.to_json())
                 render_audit_summary(

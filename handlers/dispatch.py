@@ -68,6 +68,7 @@ class Dispatcher:
         self.policy = policy
         self.queue = queue
         self.approvals = approvals
+        self.audit: Any = None  # the audit trail (workers.audit.AuditTrail), set by the app
 
     # -- the immediate part ---------------------------------------------------------------
     def handle(self, req: ChatRequest) -> Reply:
@@ -172,12 +173,26 @@ class Dispatcher:
             subject = self._resolve(intent.subject or "")
             if refusal := self._refuse(asker, "history", subject, lang):
                 return refusal
-            text = {
-                "en": f"No recorded changes for {subject} yet.",
-                "de": f"Für {subject} sind noch keine Änderungen erfasst.",
-            }[lang]
-            return Reply(text, "answer", lang)
+            return Reply(self._history(intent.subject or "", subject, lang), "answer", lang)
         return Reply(helptext.not_understood(intent.suggestions, lang), "help", lang)
+
+    def _history(self, name: str, subject: str, lang: str) -> str:
+        """Every recorded approval event that concerns the user (as target or requester), newest last."""
+        key = self.directory.user(self.directory.resolve(name)).key
+        entries = list(self.audit.entries(key)) if self.audit is not None else []
+        if not entries:
+            return {
+                "en": f"No recorded requests or changes for {subject}.",
+                "de": f"Für {subject} sind keine Anträge oder Änderungen erfasst.",
+            }[lang]
+        head = {"en": f"History of {subject}:", "de": f"Verlauf von {subject}:"}[lang]
+        lines = [
+            f"  • {e['at']} {e['event']} {e['action']} {e['request']} ({e['state']}"
+            + (f", by {', '.join(e['actors'])}" if e["actors"] else "")
+            + ")"
+            for e in entries[-20:]
+        ]
+        return "\n".join([head, *lines])
 
     def _resolve(self, name: str) -> str:
         """A name typed in chat → the directory's primary address (raises Unknown/Ambiguous)."""

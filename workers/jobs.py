@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import time
-from collections import Counter
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -83,29 +82,14 @@ def compute_answer(spec: dict[str, Any], directory: Any) -> dict[str, Any]:
                 "asker": spec["asker"],
             }
         if kind == "audit":
-            verdicts: Counter[str] = Counter()
-            checks: Counter[str] = Counter()
-            worst: list[dict[str, str]] = []
+            from workers.report import AuditSummary
+
+            summary = AuditSummary()
             for report in engine.audit(directory.iter_users()):
-                verdicts[report.verdict] += 1
-                for check_id in {f.check for f in report.findings if f.status in ("fail", "warn")}:
-                    checks[check_id] += 1
-                if report.verdict == "fail":
-                    worst.append(
-                        {
-                            "user": report.subject.get("primary_smtp") or report.subject["query"],
-                            "headline": report.headline,
-                        }
-                    )
-            summary = {
-                "users": sum(verdicts.values()),
-                "verdicts": dict(verdicts),
-                "checks": checks.most_common(),
-                "worst_users": worst,
-            }
+                summary.add(report.to_json())
             return {
                 "type": "audit",
-                "summary": summary,
+                "summary": summary.to_json(),
                 "tenant": [f.to_json() for f in engine.tenant_findings()],
             }
         raise ValueError(f"unknown job kind {kind!r}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -75,4 +76,47 @@ class Report:
             "findings": [f.to_json() for f in self.findings],
             "certificates": self.certificates,
             "outlook_choice": self.outlook_choice,
+        }
+
+
+class AuditSummary:
+    """Counts over audit reports (JSON contract dicts): verdicts, the commonest problems, who fails."""
+
+    def __init__(self) -> None:
+        self.users = 0
+        self.verdicts: Counter[str] = Counter()
+        self.checks: Counter[str] = Counter()
+        self.worst: list[dict[str, str]] = []
+
+    def add(self, report: dict[str, Any]) -> dict[str, Any]:
+        self.add_parts(*self.parts(report))
+        return report
+
+    @staticmethod
+    def parts(report: dict[str, Any]) -> tuple[str, list[str], dict[str, str] | None]:
+        """What the summary takes from one report (small, so worker processes can send it)."""
+        checks = list({f["check"] for f in report["findings"] if f["status"] in ("fail", "warn")})
+        worst = None
+        if report["verdict"] == "fail":
+            s = report["subject"]
+            worst = {
+                "user": str(s.get("primary_smtp") or s.get("query")),
+                "headline": report.get("headline", ""),
+            }
+        return report["verdict"], checks, worst
+
+    def add_parts(self, verdict: str, checks: list[str], worst: dict[str, str] | None) -> None:
+        self.users += 1
+        self.verdicts[verdict] += 1
+        for check_id in checks:
+            self.checks[check_id] += 1
+        if worst is not None:
+            self.worst.append(worst)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "users": self.users,
+            "verdicts": dict(self.verdicts),
+            "checks": self.checks.most_common(),
+            "worst_users": self.worst,
         }

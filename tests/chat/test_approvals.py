@@ -143,6 +143,14 @@ def test_reset_request_end_to_end_through_workers(redis_url: str, workers: Worke
         user.close()
         approver.close()
     assert f"Request {request_id} is now approved (Alex Wilber)." in user_out.getvalue()
+    helpdesk, helpdesk_out = chat(redis_url, "adele.vance")
+    try:
+        helpdesk.say("history of ts.user")
+    finally:
+        helpdesk.close()
+    history = helpdesk_out.getvalue()
+    assert f"requested prune_certificates {request_id} (pending)" in history
+    assert f"approved prune_certificates {request_id} (approved, by alex.wilber)" in history
     r = Redis.from_url(redis_url)
     events = [e[1][b"e"] for e in r.xrange("smime:audit")]
     assert any(b'"event": "requested"' in e for e in events) and any(
