@@ -574,9 +574,7 @@ def _outcome(fn: Callable[[], R]) -> tuple[str, Any]:
 def test_streamed_json_records_match_whole_file_parse(scratch: Path, raw: bytes) -> None:
     import workers.sources.parsing as parsing
 
-    stream = getattr(parsing, "map_json_records", None)
-    if stream is None:
-        pytest.skip("no map_json_records in this version")
+    stream = parsing.map_json_records
     path = scratch / "exo-recipients.json"
     path.write_bytes(raw)
     assert repr(_outcome(lambda: stream(path, lambda r: r))) == repr(
