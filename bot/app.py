@@ -50,9 +50,16 @@ class App:
             actor = self.identity.resolve(platform, user_id)
         except IdentityError as exc:
             return Outcome(False, None, {"en": str(exc), "de": str(exc)})
-        # An approved request waits in APPROVED for execution by a worker (workers/remediation);
-        # executing it against live AD/Exchange Online is the next step of the approvals work.
         return self.approvals.decide(request_id, actor, approve)
+
+    def execute_in_process(self, request: ApprovalRequest) -> None:
+        """Embedded mode (no Redis): run an approved request's execution here, off the caller's thread.
+        With Redis, Approvals queues it for a worker instead (workers/remediation/execute.py)."""
+        from workers.remediation.execute import Notifier, execute
+
+        notifier = Notifier(self.settings, self.outbox, None)
+        args = (request.id, self.approvals, self.settings, self.directory, notifier)
+        threading.Thread(target=execute, args=args, daemon=True).start()
 
     def open_plan(self, message: dict[str, Any]) -> dict[str, Any]:
         """Delivery hook: a plan answer opens an approval request (once per delivery) before the
@@ -155,5 +162,7 @@ def build_app(
     app = App(settings, directory, dispatcher, delivery, outbox, identity, policy, approvals, audit, redis)
     approvals.on_change = app.notify
     dispatcher.audit = audit
+    if redis is None:
+        approvals.on_approved = app.execute_in_process  # chat command or button, the same path
     delivery.prepare = app.open_plan
     return app

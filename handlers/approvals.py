@@ -9,50 +9,26 @@ an opaque random token; who clicked always comes from the platform payload, neve
 from __future__ import annotations
 
 import json
+import logging
 import secrets
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from handlers.identity import Person
 from handlers.policy import Policy
+from workers.approvals_store import (  # noqa: F401  (re-exported: the public API stays here)
+    APPROVER_ROLE,
+    FINAL,
+    REQUIRED_APPROVALS,
+    STATES,
+    ApprovalRequest,
+    ApprovalStore,
+)
 
-STATES = ("pending", "approved", "denied", "expired", "executing", "done", "failed")
-FINAL = {"denied", "expired", "done", "failed"}
 DEFAULT_TTL_S = 24 * 3600
-
-# Which role may approve an action, and how many distinct approvals it needs.
-APPROVER_ROLE = {"upload_issuing_ca": "admin"}
-REQUIRED_APPROVALS = {"upload_issuing_ca": 2}
-
-
-@dataclass
-class ApprovalRequest:
-    id: str
-    action: str  # prune_certificates, clear_smime_attribute, reset_published, ...
-    requester: str  # directory key of who asked
-    target: str  # directory key of whose objects change (or "(tenant)")
-    plan: dict[str, Any]  # what will change, with the before-state (see workers/remediation)
-    notify: dict[str, Any]  # where the requester is told of each state change (an outbox target)
-    platform: str
-    created: float
-    expires: float
-    state: str = "pending"
-    decisions: list[dict[str, Any]] = field(default_factory=list)  # {actor, display, approve, at}
-    result: dict[str, Any] | None = None
-
-    @property
-    def approver_role(self) -> str:
-        return APPROVER_ROLE.get(self.action, "approver")
-
-    @property
-    def required(self) -> int:
-        return REQUIRED_APPROVALS.get(self.action, 1)
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+log = logging.getLogger("smime_doctor.approvals")
 
 
 @dataclass(frozen=True)
@@ -67,9 +43,10 @@ def _msg(en: str, de: str) -> dict[str, str]:
     return {"en": en, "de": de}
 
 
-class Approvals:
-    """The state machine. `on_change(request, event)` is called after every committed transition
-    (to notify the requester and approvers and to write the audit trail)."""
+class Approvals(ApprovalStore):
+    """The state machine: open, decide, expire (storage and the execution transitions live in
+    workers.approvals_store). `on_change(request, event)` is called after every committed
+    transition (to notify the requester and approvers and to write the audit trail)."""
 
     def __init__(
         self,
@@ -79,62 +56,15 @@ class Approvals:
         ttl_s: int = DEFAULT_TTL_S,
         on_change: Callable[[ApprovalRequest, str], None] | None = None,
     ) -> None:
+        super().__init__(redis, prefix, on_change)
         self.policy = policy
-        self.redis = redis
-        self.prefix = prefix
         self.ttl_s = ttl_s
-        self.on_change = on_change
-        self._memory: dict[str, str] = {}
-        self._lock = threading.Lock()
-
-    # -- storage --------------------------------------------------------------------------
-    def _key(self, request_id: str) -> str:
-        return f"{self.prefix}:approval:{request_id}"
-
-    def get(self, request_id: str) -> ApprovalRequest | None:
-        if not isinstance(request_id, str) or not request_id.startswith("R-") or len(request_id) > 64:
-            return None
-        raw = (
-            self.redis.get(self._key(request_id)) if self.redis is not None else self._memory.get(request_id)
+        # What happens once a request is approved, however it was decided (button or chat command):
+        # with Redis, an execution job for a worker (workers/remediation/execute.py). Without Redis
+        # the bot sets an in-process runner (bot.app.build_app); None turns execution off.
+        self.on_approved: Callable[[ApprovalRequest], None] | None = (
+            self._enqueue_execution if redis is not None else None
         )
-        return ApprovalRequest(**json.loads(raw)) if raw else None
-
-    def _cas(
-        self, request_id: str, change: Callable[[ApprovalRequest], ApprovalRequest | None]
-    ) -> ApprovalRequest | None:
-        """Apply `change` atomically; it returns the new record, or None to leave it as it is."""
-        if self.redis is None:
-            with self._lock:
-                current = self.get(request_id)
-                if current is None:
-                    return None
-                new = change(current)
-                if new is not None:
-                    self._memory[request_id] = json.dumps(new.to_json())
-                return new
-        from redis.exceptions import WatchError
-
-        key = self._key(request_id)
-        for _ in range(20):
-            with self.redis.pipeline() as pipe:
-                try:
-                    pipe.watch(key)
-                    raw = pipe.get(key)
-                    if raw is None:
-                        return None
-                    new = change(ApprovalRequest(**json.loads(raw)))
-                    if new is None:
-                        pipe.unwatch()
-                        return None
-                    pipe.multi()
-                    pipe.set(key, json.dumps(new.to_json()))
-                    if new.state in FINAL:
-                        pipe.zrem(f"{self.prefix}:approvals:pending", request_id)
-                    pipe.execute()
-                    return new
-                except WatchError:
-                    continue  # someone else changed it first: re-read and decide again
-        raise RuntimeError("approval record is too contended")
 
     # -- operations -----------------------------------------------------------------------
     def open(
@@ -207,6 +137,14 @@ class Approvals:
                 expired.append(r)
                 self._changed(r, "expired")
         return expired
+
+    def _enqueue_execution(self, request: ApprovalRequest) -> None:
+        from workers.remediation.execute import enqueue_execution
+
+        try:
+            enqueue_execution(self.redis, request.id)
+        except Exception:  # the decision stands; the request waits in approved (visible, auditable)
+            log.exception("execute.enqueue_failed", extra={"request": request.id})
 
     def decide(self, request_id: str, actor: Person, approve: bool) -> Outcome:
         request = self.get(request_id)
@@ -296,6 +234,8 @@ class Approvals:
             )
         event = {"denied": "denied", "approved": "approved"}.get(updated.state, "approval_recorded")
         self._changed(updated, event)
+        if updated.state == "approved" and self.on_approved is not None:
+            self.on_approved(updated)
         if updated.state == "pending":
             return Outcome(
                 True,
@@ -308,38 +248,3 @@ class Approvals:
             )
         verb = ("approved", "freigegeben") if approve else ("denied", "abgelehnt")
         return Outcome(True, updated.state, _msg(f"Request {verb[0]}.", f"Antrag {verb[1]}."), updated)
-
-    def start_execution(self, request_id: str) -> ApprovalRequest | None:
-        """approved → executing (exactly once); None if it is not approved any more."""
-
-        def go(r: ApprovalRequest) -> ApprovalRequest | None:
-            if r.state != "approved":
-                return None
-            r.state = "executing"
-            return r
-
-        r = self._cas(request_id, go)
-        if r is not None:
-            self._changed(r, "executing")
-        return r
-
-    def finish(
-        self, request_id: str, ok: bool, result: dict[str, Any], back_to_approved: bool = False
-    ) -> ApprovalRequest | None:
-        """executing → done | failed, or back to approved when a source was unreachable (retry later)."""
-
-        def end(r: ApprovalRequest) -> ApprovalRequest | None:
-            if r.state != "executing":
-                return None
-            r.state = "approved" if back_to_approved else ("done" if ok else "failed")
-            r.result = result
-            return r
-
-        r = self._cas(request_id, end)
-        if r is not None:
-            self._changed(r, "retry_later" if back_to_approved else r.state)
-        return r
-
-    def _changed(self, request: ApprovalRequest, event: str) -> None:
-        if self.on_change is not None:
-            self.on_change(request, event)

@@ -140,6 +140,8 @@ class Dispatcher:
         if intent.kind in ("approve", "deny"):
             outcome = self.approvals.decide(intent.request_id or "", asker, intent.kind == "approve")
             return Reply(outcome.message[lang], "answer" if outcome.ok else "refusal", lang)
+        if intent.kind == "undo":
+            return self._undo(intent.request_id or "", asker, req, lang)
         if intent.kind == "pending":
             roles = self.policy.roles_of(asker)
             if not roles & {"approver", "admin"}:
@@ -175,6 +177,64 @@ class Dispatcher:
                 return refusal
             return Reply(self._history(intent.subject or "", subject, lang), "answer", lang)
         return Reply(helptext.not_understood(intent.suggestions, lang), "help", lang)
+
+    def _undo(self, request_id: str, asker: Person, req: ChatRequest, lang: str) -> Reply:
+        """'undo R-…': a NEW approval request whose plan adds back exactly what a done clean-up removed."""
+        from workers.remediation.execute import undo_plan
+
+        if not self.policy.roles_of(asker) & {"helpdesk", "approver", "admin"}:
+            return Reply(
+                {
+                    "en": "Only helpdesk staff and approvers may undo a clean-up; ask the helpdesk.",
+                    "de": "Nur das Helpdesk und freigebende Personen können eine Bereinigung rückgängig machen.",
+                }[lang],
+                "refusal",
+                lang,
+            )
+        done = self.approvals.get(request_id) if self.approvals is not None else None
+        if done is None:
+            return Reply(
+                {
+                    "en": f"There is no request {request_id or '(no id given)'}.",
+                    "de": f"Einen Antrag {request_id or '(keine Id angegeben)'} gibt es nicht.",
+                }[lang],
+                "refusal",
+                lang,
+            )
+        try:
+            plan = undo_plan(done)
+        except ValueError:
+            return Reply(
+                {
+                    "en": f"{done.id} is {done.state} ({done.action}); only a completed clean-up can be undone.",
+                    "de": f"{done.id} ist {done.state} ({done.action}); nur eine abgeschlossene Bereinigung kann rückgängig gemacht werden.",
+                }[lang],
+                "refusal",
+                lang,
+            )
+        notify: dict[str, Any] = {
+            "platform": req.platform,
+            **req.conversation,
+            "target_id": f"undo:{req.request_id or secrets.token_hex(6)}",
+            "lang": lang,
+        }
+        if req.platform == "console" and self.settings.redis_url and "session" in req.conversation:
+            # a console session reads its own outbox stream (bot/console.py)
+            notify.setdefault(
+                "stream", f"{self.settings.outbox_stream}:console:{req.conversation['session']}"
+            )
+        request = self.approvals.open("undo", asker, done.target, plan, notify, req.platform)
+        n = len(plan["changes"])
+        return Reply(
+            {
+                "en": f"Undo of {done.id}: put back {n} value(s) for {plan.get('primary_smtp') or done.target}. "
+                f"Request {request.id} waits for an approver; nothing changes until then.",
+                "de": f"Rücknahme von {done.id}: {n} Wert(e) für {plan.get('primary_smtp') or done.target} wiederherstellen. "
+                f"Antrag {request.id} wartet auf Freigabe; bis dahin ändert sich nichts.",
+            }[lang],
+            "answer",
+            lang,
+        )
 
     def _history(self, name: str, subject: str, lang: str) -> str:
         """Every recorded approval event that concerns the user (as target or requester), newest last."""

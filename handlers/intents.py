@@ -26,6 +26,7 @@ KINDS = (
     "approve",
     "deny",
     "pending",
+    "undo",
     "unknown",
 )
 
@@ -75,6 +76,13 @@ _p("approve", "en", r"approve (?P<request>r-[\w-]+)")
 _p("deny", "en", r"(?:deny|reject) (?P<request>r-[\w-]+)")
 _p("approve", "de", r"(?:freigeben|genehmigen) (?P<request>r-[\w-]+)")
 _p("deny", "de", r"ablehnen (?P<request>r-[\w-]+)")
+_p("undo", "en", r"(?:undo|revert|roll ?back) (?:request )?(?P<request>r-[\w-]+)")
+_p(
+    "undo",
+    "de",
+    r"(?:rueckgaengig(?: machen)?|zuruecknehmen) (?:antrag )?(?P<request>r-[\w-]+)(?: rueckgaengig(?: machen)?)?",
+)
+_p("undo", "de", r"(?:antrag )?(?P<request>r-[\w-]+) (?:rueckgaengig machen|zuruecknehmen)")
 _p("pending", "en", r"(?:pending|pending approvals|what needs my approval|approvals)")
 _p("pending", "de", r"(?:offene freigaben|freigaben|was muss ich freigeben)")
 # -- help ------------------------------------------------------------------------------
@@ -199,7 +207,7 @@ COMMANDS = {
     ],
 }
 
-COMMAND_WORDS = {"check", "audit", "explain", "help", "history", "approve", "deny", "pending"}
+COMMAND_WORDS = {"check", "audit", "explain", "help", "history", "approve", "deny", "pending", "undo"}
 
 _GERMAN_HINTS = re.compile(
     r"\b(ist|mein|meine|warum|kann|mir|nicht|zertifikat\w*|bitte|hilfe|pruefe|setze|verschluessel\w*|wer|von|an)\b"
@@ -245,7 +253,7 @@ def parse(text: str) -> Intent:
             if name in ("me", "myself", "mich"):
                 return Intent("self_check", lang)
             return Intent(kind, lang, subject=name)
-        if kind in ("approve", "deny"):
+        if kind in ("approve", "deny", "undo"):
             return Intent(kind, lang, request_id=_request_id(text))
         if kind == "explain":
             return Intent("explain", lang, check_id=groups.get("check"))

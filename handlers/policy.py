@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from handlers.identity import Person
-from workers.config import RoleMembers, Roles
+from workers.config import Roles
+from workers.roles import roles_of
 
 ROLES = ("user", "helpdesk", "approver", "admin")
 
@@ -24,28 +25,12 @@ class Decision:
     reason: dict[str, str] | None = None  # en/de sentence when refused
 
 
-def _member(person: Person, members: RoleMembers) -> bool:
-    if any(u.lower() in person.names for u in members.users):
-        return True
-    for group in members.groups:
-        g = group.lower()
-        if g in person.groups or any(dn.split(",", 1)[0] == f"cn={g}" for dn in person.groups):
-            return True
-    return False
-
-
 class Policy:
     def __init__(self, roles: Roles) -> None:
         self.roles = roles
 
     def roles_of(self, person: Person) -> set[str]:
-        held = {"user"}
-        for role in ("helpdesk", "approver", "admin"):
-            if _member(person, getattr(self.roles, role)):
-                held.add(role)
-        if "admin" in held:
-            held.add("helpdesk")
-        return held
+        return roles_of(person.names, person.groups, self.roles)
 
     def decide(self, person: Person, kind: str, about_self: bool) -> Decision:
         needed = NEEDS.get(kind)

@@ -21,7 +21,9 @@ from workers.errors import SmimeDoctorError, TransientError, UserLookupError
 log = logging.getLogger("smime_doctor.jobs")
 
 INTERACTIVE, BULK = "interactive", "bulk"
-JOB_KINDS = ("diagnose", "encrypt_to", "audit", "plan_reset")
+JOB_KINDS = ("diagnose", "encrypt_to", "audit", "plan_reset", "execute")
+# "execute" runs an approved request against live AD: its own entry point,
+# workers.remediation.execute.run_execute(request_id), enqueued by the bot on approval.
 
 
 @lru_cache(maxsize=4)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 import ssl
 import time
 import uuid
@@ -246,7 +247,9 @@ def test_reset_request_approval_cards_and_clicks(endpoint: Endpoint, workers: Wo
     assert update.activity_id == posted.new_id
     conn.wait_for(in_conversation(me, "POST", "approved"))
     replay = endpoint.post(invoke(conn, ALEX, DENY_VERB, request_id))
-    assert "already approved" in replay.json()["value"]
+    # refused: decided once (a worker may already have taken it further: executing, or failed on
+    # the demo snapshot, which cannot be written to)
+    assert re.search(r"already (approved|executing|failed) \(Alex Wilber\)", replay.json()["value"])
 
 
 def test_action_submit_fallback_refreshes_the_card(endpoint: Endpoint, workers: Workers) -> None:

@@ -584,6 +584,32 @@ class AdSource:
         changes = {a: [(ldap3.MODIFY_DELETE, list(values[a]))] for a in attrs}
         return self._modify(dn, "remove_certificate_values", changes, before)
 
+    def restore_certificate_values(self, dn: str, values: dict[str, Sequence[bytes]]) -> WriteResult:
+        """Add exactly these values back to userCertificate/userSMIMECertificate (undo of a removal).
+
+        Refused (AdWriteConflict) if any of them is already there: the object changed since the
+        removal. LDAP's value-add is atomic, so a value added meanwhile by someone else is refused
+        by AD too (attributeOrValueExists) and nothing is written.
+        """
+        bad = set(values) - set(CERT_ATTRIBUTES)
+        if bad:
+            raise InputError(
+                f"only {' and '.join(CERT_ATTRIBUTES)} can have certificates restored, not {bad}"
+            )
+        attrs = [a for a in CERT_ATTRIBUTES if values.get(a)]
+        if not attrs:
+            raise InputError("no certificate values to restore")
+        before = self._current(dn, attrs)
+        for attr in attrs:
+            present = [v for v in values[attr] if v in before[attr]]
+            if present or len(set(values[attr])) != len(values[attr]):
+                raise AdWriteConflict(
+                    f"{dn} changed since it was read: {len(present)} of the {attr} values to restore "
+                    "are already there. Nothing was changed; read the user again and re-approve."
+                )
+        changes = {a: [(ldap3.MODIFY_ADD, list(values[a]))] for a in attrs}
+        return self._modify(dn, "restore_certificate_values", changes, before)
+
     def clear_smime_certificates(self, dn: str, expected: Sequence[bytes]) -> WriteResult:
         """Empty userSMIMECertificate, provided it still holds exactly `expected` (as read earlier)."""
         attr = "userSMIMECertificate"

@@ -1,0 +1,156 @@
+"""Approval requests in Redis (or memory): the record, and its compare-and-set transitions.
+
+The bot (handlers/approvals.py) opens and decides requests; the workers
+(workers/remediation/execute.py) move approved → executing → done | failed. Both use this
+storage, so every transition is one compare-and-set (Redis WATCH/MULTI, or a lock in memory)
+wherever it happens: a double click, two approvers racing, or a retried execution job yield
+exactly one decision and one execution.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+STATES = ("pending", "approved", "denied", "expired", "executing", "done", "failed")
+FINAL = {"denied", "expired", "done", "failed"}
+
+# Which role may approve an action, and how many distinct approvals it needs.
+APPROVER_ROLE = {"upload_issuing_ca": "admin"}
+REQUIRED_APPROVALS = {"upload_issuing_ca": 2}
+
+
+@dataclass
+class ApprovalRequest:
+    id: str
+    action: str  # prune_certificates, clear_smime_attribute, reset_published, undo, ...
+    requester: str  # directory key of who asked
+    target: str  # directory key of whose objects change (or "(tenant)")
+    plan: dict[str, Any]  # what will change, with the before-state (see workers/remediation)
+    notify: dict[str, Any]  # where the requester is told of each state change (an outbox target)
+    platform: str
+    created: float
+    expires: float
+    state: str = "pending"
+    decisions: list[dict[str, Any]] = field(default_factory=list)  # {actor, display, approve, at}
+    result: dict[str, Any] | None = None
+
+    @property
+    def approver_role(self) -> str:
+        return APPROVER_ROLE.get(self.action, "approver")
+
+    @property
+    def required(self) -> int:
+        return REQUIRED_APPROVALS.get(self.action, 1)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def valid_request_id(request_id: Any) -> bool:
+    return isinstance(request_id, str) and request_id.startswith("R-") and len(request_id) <= 64
+
+
+class ApprovalStore:
+    """Storage and the transitions a worker makes. `on_change(request, event)` is called after
+    every committed transition (notifications and the audit trail)."""
+
+    def __init__(
+        self,
+        redis: Any = None,
+        prefix: str = "smime",
+        on_change: Callable[[ApprovalRequest, str], None] | None = None,
+    ) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.on_change = on_change
+        self._memory: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    # -- storage --------------------------------------------------------------------------
+    def _key(self, request_id: str) -> str:
+        return f"{self.prefix}:approval:{request_id}"
+
+    def get(self, request_id: str) -> ApprovalRequest | None:
+        if not valid_request_id(request_id):
+            return None
+        raw = (
+            self.redis.get(self._key(request_id)) if self.redis is not None else self._memory.get(request_id)
+        )
+        return ApprovalRequest(**json.loads(raw)) if raw else None
+
+    def _cas(
+        self, request_id: str, change: Callable[[ApprovalRequest], ApprovalRequest | None]
+    ) -> ApprovalRequest | None:
+        """Apply `change` atomically; it returns the new record, or None to leave it as it is."""
+        if self.redis is None:
+            with self._lock:
+                current = self.get(request_id)
+                if current is None:
+                    return None
+                new = change(current)
+                if new is not None:
+                    self._memory[request_id] = json.dumps(new.to_json())
+                return new
+        from redis.exceptions import WatchError
+
+        key = self._key(request_id)
+        for _ in range(20):
+            with self.redis.pipeline() as pipe:
+                try:
+                    pipe.watch(key)
+                    raw = pipe.get(key)
+                    if raw is None:
+                        return None
+                    new = change(ApprovalRequest(**json.loads(raw)))
+                    if new is None:
+                        pipe.unwatch()
+                        return None
+                    pipe.multi()
+                    pipe.set(key, json.dumps(new.to_json()))
+                    if new.state in FINAL:
+                        pipe.zrem(f"{self.prefix}:approvals:pending", request_id)
+                    pipe.execute()
+                    return new
+                except WatchError:
+                    continue  # someone else changed it first: re-read and decide again
+        raise RuntimeError("approval record is too contended")
+
+    # -- execution ------------------------------------------------------------------------
+    def start_execution(self, request_id: str) -> ApprovalRequest | None:
+        """approved → executing (exactly once); None if it is not approved any more."""
+
+        def go(r: ApprovalRequest) -> ApprovalRequest | None:
+            if r.state != "approved":
+                return None
+            r.state = "executing"
+            return r
+
+        r = self._cas(request_id, go)
+        if r is not None:
+            self._changed(r, "executing")
+        return r
+
+    def finish(
+        self, request_id: str, ok: bool, result: dict[str, Any], back_to_approved: bool = False
+    ) -> ApprovalRequest | None:
+        """executing → done | failed, or back to approved when a source was unreachable (retry later)."""
+
+        def end(r: ApprovalRequest) -> ApprovalRequest | None:
+            if r.state != "executing":
+                return None
+            r.state = "approved" if back_to_approved else ("done" if ok else "failed")
+            r.result = result
+            return r
+
+        r = self._cas(request_id, end)
+        if r is not None:
+            self._changed(r, "retry_later" if back_to_approved else r.state)
+        return r
+
+    def _changed(self, request: ApprovalRequest, event: str) -> None:
+        if self.on_change is not None:
+            self.on_change(request, event)

@@ -1,0 +1,523 @@
+"""Executing an approved plan against live AD — exactly once, only as approved — and undoing it.
+
+`run_execute(request_id)` is the RQ job (queue `interactive`, job id `exec-<request id>`) that
+the bot enqueues when a request becomes approved. It:
+
+1. moves approved → executing with a compare-and-set (a retried job that finds `executing`
+   continues idempotently; `done`/`failed` means nothing to do);
+2. re-validates: every approver still holds the role in *this worker's* configuration, and
+   the target's certificate attributes in AD hold exactly the plan's before-state (sha256 of
+   every value) — otherwise it fails with a sentence asking for a fresh request, writing nothing;
+3. saves the before-state (`{prefix}:backup:<request id>` in Redis, the audit file) and
+   records an audit event;
+4. applies the minimal LDAP modify: delete exactly the planned values, or (undo) add exactly
+   the removed ones back;
+5. verifies by re-reading AD and re-diagnosing the user, storing after-state digests;
+6. finishes done | failed and tells the requester and the approvers.
+
+AD unreachable (after a few quick retries inside the job) puts the request back to approved,
+tells the requester, and raises so RQ retries the job later with backoff.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from workers.approvals_store import FINAL, ApprovalRequest, ApprovalStore
+from workers.audit import AuditTrail
+from workers.config import Settings, load_settings
+from workers.errors import (
+    AdConnectionError,
+    AdWriteConflict,
+    SmimeDoctorError,
+    TransientError,
+    UserLookupError,
+)
+from workers.roles import names_and_groups, roles_of
+
+log = logging.getLogger("smime_doctor.execute")
+
+CERT_ATTRIBUTES = ("userCertificate", "userSMIMECertificate")
+REMOVALS = {"prune_certificates", "reset_published", "clear_smime_attribute"}
+UNDOABLE = REMOVALS
+ATTEMPTS = 3  # quick retries inside the job when AD is unreachable
+RQ_RETRY_INTERVALS_S = [60, 300, 900]  # then RQ runs the job again later (the request waits in approved)
+
+SNAPSHOT_ONLY = {
+    "en": "Nothing was changed: this installation reads an offline snapshot; clean-ups need live AD "
+    "(SMIME_DOCTOR_AD_SERVERS).",
+    "de": "Nichts wurde geändert: diese Installation liest einen Offline-Schnappschuss; Bereinigungen "
+    "brauchen das Live-AD (SMIME_DOCTOR_AD_SERVERS).",
+}
+FRESH = {
+    "en": "Please ask again for a fresh request.",
+    "de": "Bitte stellen Sie einen neuen Antrag.",
+}
+FOLLOWS = {
+    "en": " Exchange Online follows with the next directory sync (about 30 minutes).",
+    "de": " Exchange Online folgt mit der nächsten Verzeichnissynchronisierung (etwa 30 Minuten).",
+}
+
+
+class ExecutionDeferred(TransientError):
+    """AD could not be reached: the request is back in approved and RQ runs the job again later."""
+
+
+class Refused(SmimeDoctorError):
+    """Re-validation failed: nothing was written; the en/de sentence says why."""
+
+    def __init__(self, message: dict[str, str], **detail: Any) -> None:
+        super().__init__(message["en"])
+        self.message = message
+        self.detail = detail
+
+
+def _sha(value: bytes) -> str:
+    return hashlib.sha256(value).hexdigest()
+
+
+def _digest(state: dict[str, list[bytes]]) -> dict[str, list[str]]:
+    return {a: sorted(_sha(v) for v in vs) for a, vs in state.items()}
+
+
+def _decode(values: dict[str, list[str]], attr: str) -> list[bytes]:
+    return [base64.b64decode(v) for v in values.get(f"ad.{attr}", [])]
+
+
+# -- what a plan means for AD -----------------------------------------------------------------
+
+
+def expected_states(
+    request: ApprovalRequest,
+) -> tuple[dict[str, list[bytes]], dict[str, list[bytes]], dict[str, list[bytes]]]:
+    """(before, values to write, after) per AD attribute, from the approved plan alone."""
+    plan = request.plan
+    before = {a: _decode(plan.get("before") or {}, a) for a in CERT_ATTRIBUTES}
+    if request.action == "undo":
+        values = {a: _decode(plan.get("restore") or {}, a) for a in CERT_ATTRIBUTES}
+        after = {a: before[a] + values[a] for a in CERT_ATTRIBUTES}
+        return before, values, after
+    values = {a: [] for a in CERT_ATTRIBUTES}
+    after = {a: list(before[a]) for a in CERT_ATTRIBUTES}
+    for change in plan.get("changes", []):
+        attr = str(change["attribute"]).removeprefix("ad.")
+        if attr not in CERT_ATTRIBUTES:
+            raise Refused(
+                {
+                    "en": f"Nothing was changed: the plan names {change['attribute']}, which is not an AD certificate attribute.",
+                    "de": f"Nichts wurde geändert: der Plan nennt {change['attribute']}, kein AD-Zertifikatsattribut.",
+                }
+            )
+        match = next((v for v in after[attr] if _sha(v) == change["sha256"]), None)
+        if match is None:
+            raise Refused(
+                {
+                    "en": "Nothing was changed: the plan removes a value its own before-state does not hold. "
+                    + FRESH["en"],
+                    "de": "Nichts wurde geändert: der Plan entfernt einen Wert, den sein Vorher-Zustand nicht enthält. "
+                    + FRESH["de"],
+                }
+            )
+        after[attr].remove(match)
+        values[attr].append(match)
+    return before, values, after
+
+
+def undo_plan(done: ApprovalRequest) -> dict[str, Any]:
+    """The plan that puts back exactly what `done` removed (target and DN unchanged)."""
+    if done.state != "done" or done.action not in UNDOABLE:
+        raise ValueError(f"{done.id} is {done.state} ({done.action}); only a done clean-up can be undone")
+    _, removed, after = expected_states(done)
+    restore = {
+        f"ad.{a}": [base64.b64encode(v).decode() for v in removed[a]] for a in CERT_ATTRIBUTES if removed[a]
+    }
+    before = {
+        f"ad.{a}": [base64.b64encode(v).decode() for v in after[a]] for a in CERT_ATTRIBUTES if after[a]
+    }
+    changes = [
+        {
+            **{k: c.get(k) for k in ("attribute", "sha256", "subject", "emails", "not_after")},
+            "reason": f"restore (undo of {done.id})",
+        }
+        for c in done.plan.get("changes", [])
+    ]
+    basis = "undo|" + done.target + "|" + "|".join(sorted(f"{c['attribute']}:{c['sha256']}" for c in changes))
+    return {
+        "action": "undo",
+        "undo_of": done.id,
+        "target": done.plan.get("target", done.target),
+        "target_display": done.plan.get("target_display"),
+        "primary_smtp": done.plan.get("primary_smtp"),
+        "dn": done.plan.get("dn"),
+        "where": done.plan.get("where", "ad"),
+        "changes": changes,
+        "keep": [],
+        "before": before,
+        "restore": restore,
+        "digest": hashlib.sha256(basis.encode()).hexdigest()[:16],
+        "usable_after": True,
+    }
+
+
+# -- telling people ---------------------------------------------------------------------------
+
+
+class Notifier:
+    """What App.notify does, from a worker: the audit record and the approval_update answers
+    (requester + approvers), plus a plain sentence for the requester when it is over."""
+
+    def __init__(self, settings: Settings, outbox: Any, audit: AuditTrail | None) -> None:
+        self.settings = settings
+        self.outbox = outbox
+        self.audit = audit
+
+    def __call__(self, request: ApprovalRequest, event: str) -> None:
+        if self.audit is not None:
+            self.audit.record(event, request)
+        stamp = int(time.time() * 1000)
+        update = {"type": "approval_update", "request": request.to_json(), "event": event}
+        if event not in ("executing", "approval_recorded"):
+            self._publish(
+                f"{request.id}:{event}:requester:{stamp}",
+                {**request.notify, "target_id": f"{request.id}:{event}:requester"},
+                update,
+            )
+        for i, target in enumerate(self.settings.approvers_targets):
+            self._publish(
+                f"{request.id}:{event}:approvers:{i}:{stamp}",
+                {**target, "target_id": f"{request.id}:approvers:{i}"},
+                update,
+            )
+
+    def tell_requester(self, request: ApprovalRequest, event: str, message: dict[str, str]) -> None:
+        if not request.notify:
+            return
+        lang = "de" if request.notify.get("lang") == "de" else "en"
+        self._publish(
+            f"{request.id}:{event}:message:{int(time.time() * 1000)}",
+            {**request.notify, "target_id": f"{request.id}:{event}:message"},
+            {"type": "text", "text": message[lang], "request_id": request.id},
+        )
+
+    def _publish(self, delivery_id: str, target: dict[str, Any], answer: dict[str, Any]) -> None:
+        message = {"delivery_id": delivery_id, "job_id": None, "target": target, "answer": answer}
+        self.outbox.publish(message, stream=target.get("stream") or self.settings.outbox_stream)
+
+
+# -- the job ----------------------------------------------------------------------------------
+
+
+def enqueue_execution(redis: Any, request_id: str, timeout_s: int = 300) -> None:
+    """Queue the execution of an approved request (job id `exec-<request id>`)."""
+    from rq import Queue, Retry
+
+    from workers.jobs import INTERACTIVE
+
+    Queue(INTERACTIVE, connection=redis).enqueue(
+        "workers.remediation.execute.run_execute",
+        request_id,
+        job_id=f"exec-{request_id}",
+        job_timeout=timeout_s,
+        retry=Retry(max=len(RQ_RETRY_INTERVALS_S), interval=RQ_RETRY_INTERVALS_S),
+        result_ttl=86_400,
+        failure_ttl=7 * 86_400,
+    )
+
+
+def run_execute(request_id: str) -> str:
+    """RQ entry point: execute one approved request with this worker's settings and directory."""
+    from redis import Redis
+
+    from workers.jobs import directory_for
+    from workers.outbox import RedisOutbox
+
+    settings = load_settings()
+    assert settings.redis_url, "an RQ worker needs SMIME_DOCTOR_REDIS_URL"
+    redis = Redis.from_url(settings.redis_url)
+    audit = AuditTrail(redis, settings.key_prefix, settings.audit_log_file)
+    notifier = Notifier(settings, RedisOutbox(redis, settings.outbox_stream), audit)
+    store = ApprovalStore(redis, settings.key_prefix, on_change=notifier)
+    return execute(request_id, store, settings, directory_for(settings), notifier, redis=redis)
+
+
+def execute(
+    request_id: str,
+    store: ApprovalStore,
+    settings: Settings,
+    directory: Any,
+    notifier: Notifier,
+    *,
+    redis: Any = None,
+    attempts: int | None = None,
+) -> str:
+    """Run one approved request; returns its state afterwards. Raises ExecutionDeferred when AD is
+    unreachable (the request is then back in approved)."""
+    request = store.get(request_id)
+    if request is None:
+        return "missing"
+    if request.state in FINAL or request.state not in ("approved", "executing"):
+        return request.state  # done/failed: nothing to do; pending: not approved (yet)
+    lock = f"{settings.key_prefix}:execlock:{request_id}"
+    if redis is not None and not redis.set(lock, "1", nx=True, ex=max(settings.job_timeout_s, 120)):
+        return "busy"  # another worker is executing it right now
+    try:
+        if request.state == "approved":
+            started = store.start_execution(request_id)
+            if started is None:
+                request = store.get(request_id)
+                if request is None or request.state != "executing":
+                    return request.state if request else "missing"
+            else:
+                request = started
+        return _execute(request, store, settings, directory, notifier, redis, attempts or ATTEMPTS)
+    finally:
+        if redis is not None:
+            redis.delete(lock)
+
+
+def _execute(
+    request: ApprovalRequest,
+    store: ApprovalStore,
+    settings: Settings,
+    directory: Any,
+    notifier: Notifier,
+    redis: Any,
+    attempts: int,
+) -> str:
+    from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
+    from workers.sources.live import SourceUnavailable
+
+    transient = (AdConnectionError, TransientError, SourceUnavailable)
+    run = retry(
+        retry=retry_if_exception_type(transient),
+        stop=stop_after_attempt(attempts),
+        wait=wait_random_exponential(multiplier=0.5, max=4),
+        reraise=True,
+    )(_apply)
+
+    def end(ok: bool, result: dict[str, Any], event: str, back: bool = False) -> str:
+        final = store.finish(request.id, ok, result, back_to_approved=back)
+        if final is not None:
+            notifier.tell_requester(final, event, result["message"])
+        return final.state if final else (store.get(request.id) or request).state
+
+    try:
+        result = run(request, settings, directory, notifier, redis)
+    except transient as exc:
+        message = {
+            "en": f"Active Directory cannot be reached right now ({exc}); nothing was changed. The request "
+            "stays approved and is retried automatically.",
+            "de": f"Active Directory ist gerade nicht erreichbar ({exc}); nichts wurde geändert. Der Antrag "
+            "bleibt freigegeben und wird automatisch erneut versucht.",
+        }
+        end(False, {"message": message, "error": str(exc)}, "retry_later", back=True)
+        raise ExecutionDeferred(message["en"]) from None
+    except Refused as exc:
+        log.warning("execute.refused", extra={"request": request.id, "reason": exc.message["en"]})
+        return end(False, {"message": exc.message, **exc.detail}, "failed")
+    except AdWriteConflict as exc:
+        message = {"en": f"{exc} {FRESH['en']}", "de": f"{exc} {FRESH['de']}"}
+        return end(False, {"message": message, "error": str(exc)}, "failed")
+    except SmimeDoctorError as exc:  # permissions, schema, a user that is gone
+        return end(False, {"message": {"en": str(exc), "de": str(exc)}, "error": str(exc)}, "failed")
+    return end(bool(result.pop("ok")), result, "done" if result.get("verified") else "failed")
+
+
+def _apply(
+    request: ApprovalRequest, settings: Settings, directory: Any, notifier: Notifier, redis: Any
+) -> dict[str, Any]:
+    plan = request.plan
+    ad = getattr(directory, "ad", None)
+    if ad is None:
+        raise Refused(SNAPSHOT_ONLY)
+    if plan.get("where") != "ad" or not plan.get("dn"):
+        raise Refused(
+            {
+                "en": "Nothing was changed: this recipient is cloud-only; Exchange Online clean-ups are not built yet.",
+                "de": "Nichts wurde geändert: dieser Empfänger ist nur in der Cloud; Bereinigungen in Exchange Online gibt es noch nicht.",
+            }
+        )
+    if request.action not in REMOVALS and request.action != "undo":
+        raise Refused(
+            {
+                "en": f"Nothing was changed: executing {request.action} is not supported.",
+                "de": f"Nichts wurde geändert: {request.action} kann nicht ausgeführt werden.",
+            }
+        )
+    dn = str(plan["dn"])
+    before, values, after = expected_states(request)
+
+    # (b) re-validate: the target, then the approvers (both before any write)
+    current = _read(ad, dn)
+    already = False
+    if _digest(current) != _digest(before):
+        if (
+            _digest(current) == _digest(after)
+            and request.state == "executing"
+            and _backup_exists(redis, settings, request)
+        ):
+            already = True  # a previous run of this job wrote it and stopped before finishing
+        else:
+            who = plan.get("primary_smtp") or request.target
+            raise Refused(
+                {
+                    "en": f"Nothing was changed: {who}'s certificates in Active Directory changed after the plan was made. "
+                    + FRESH["en"],
+                    "de": f"Nichts wurde geändert: die Zertifikate von {who} im Active Directory haben sich seit dem Plan geändert. "
+                    + FRESH["de"],
+                },
+                before_digest=_digest(before),
+                found_digest=_digest(current),
+            )
+    _check_approvers(request, settings, directory)
+
+    # (c) save the before-state, then (d) write
+    if not already:
+        _save_backup(redis, settings, notifier, request, dn, current)
+        ad_values = {a: vs for a, vs in values.items() if vs}
+        if request.action == "undo":
+            ad.restore_certificate_values(dn, ad_values)
+        else:
+            ad.remove_certificate_values(dn, ad_values)
+
+    # (e) verify: re-read, and re-diagnose the user
+    now = _read(ad, dn)
+    verified = _digest(now) == _digest(after)
+    checks = _rediagnose(directory, plan.get("primary_smtp") or request.target)
+    n = sum(len(v) for v in values.values())
+    kept = sum(len(v) for v in after.values())
+    who = plan.get("primary_smtp") or request.target
+    if not verified:
+        message = {
+            "en": f"The change to {who} was sent to Active Directory, but re-reading it does not show the approved "
+            "after-state; someone else may be changing it. Please check the user before anything else.",
+            "de": f"Die Änderung an {who} wurde an Active Directory gesendet, aber das erneute Lesen zeigt nicht den "
+            "freigegebenen Zustand; vielleicht ändert jemand anderes gerade. Bitte den Benutzer prüfen.",
+        }
+    elif request.action == "undo":
+        message = {
+            "en": f"Done: restored {n} value(s) to {who} in Active Directory (undo of {plan.get('undo_of')})."
+            + FOLLOWS["en"],
+            "de": f"Erledigt: {n} Wert(e) für {who} im Active Directory wiederhergestellt (Rücknahme von {plan.get('undo_of')})."
+            + FOLLOWS["de"],
+        }
+    else:
+        message = {
+            "en": f"Done: removed {n} value(s) from {who} in Active Directory, {kept} kept; the removed values are "
+            f"saved (say 'undo {request.id}' to put them back)." + FOLLOWS["en"],
+            "de": f"Erledigt: {n} Wert(e) für {who} im Active Directory entfernt, {kept} behalten; die entfernten Werte "
+            f"sind gesichert ('rückgängig {request.id}' stellt sie wieder her)." + FOLLOWS["de"],
+        }
+    return {
+        "ok": verified,
+        "verified": verified,
+        "message": message,
+        "changed": n,
+        "already_applied": already,
+        "after": _digest(now),
+        "before_sha": _digest(current if not already else before),
+        "checks": checks,
+        "backup": f"{settings.key_prefix}:backup:{request.id}",
+        "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def _read(ad: Any, dn: str) -> dict[str, list[bytes]]:
+    _, found = ad.read(dn, list(CERT_ATTRIBUTES))
+    return {a: list(found.get(a.lower(), [])) for a in CERT_ATTRIBUTES}
+
+
+def _check_approvers(request: ApprovalRequest, settings: Settings, directory: Any) -> None:
+    """Every approval must still come from someone holding the role in this worker's configuration."""
+    valid = 0
+    for decision in request.decisions:
+        if not decision.get("approve"):
+            continue
+        actor = decision["actor"]
+        try:
+            names, groups = names_and_groups(directory.find(actor))
+        except UserLookupError:
+            names, groups = frozenset({actor.lower()}), frozenset()
+        held = roles_of(names, groups, settings.roles)
+        if request.approver_role not in held and "admin" not in held:
+            shown = decision.get("display") or actor
+            raise Refused(
+                {
+                    "en": f"Nothing was changed: {shown} no longer holds the {request.approver_role} role. "
+                    + FRESH["en"],
+                    "de": f"Nichts wurde geändert: {shown} hat die Rolle {request.approver_role} nicht mehr. "
+                    + FRESH["de"],
+                },
+                revoked=actor,
+            )
+        valid += 1
+    if valid < request.required:
+        raise Refused(
+            {
+                "en": f"Nothing was changed: the request has {valid} valid approval(s), {request.required} needed. "
+                + FRESH["en"],
+                "de": f"Nichts wurde geändert: der Antrag hat {valid} gültige Freigabe(n), {request.required} nötig. "
+                + FRESH["de"],
+            }
+        )
+
+
+def _backup_exists(redis: Any, settings: Settings, request: ApprovalRequest) -> bool:
+    return redis is None or bool(redis.exists(f"{settings.key_prefix}:backup:{request.id}"))
+
+
+def _save_backup(
+    redis: Any,
+    settings: Settings,
+    notifier: Notifier,
+    request: ApprovalRequest,
+    dn: str,
+    current: dict[str, list[bytes]],
+) -> None:
+    """The full values as they are right before the write: in Redis, and in the audit file."""
+    record = {
+        "request": request.id,
+        "action": request.action,
+        "target": request.target,
+        "dn": dn,
+        "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "values": {f"ad.{a}": [base64.b64encode(v).decode() for v in vs] for a, vs in current.items()},
+    }
+    if redis is not None:
+        redis.set(f"{settings.key_prefix}:backup:{request.id}", json.dumps(record))
+    if settings.audit_log_file:
+        with contextlib.suppress(OSError), open(settings.audit_log_file, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"event": "backup", **record}) + "\n")
+    if notifier.audit is not None:
+        notifier.audit.record("backup_saved", request)
+
+
+def _rediagnose(directory: Any, who: str) -> dict[str, str]:
+    """The publish.* verdicts of a fresh diagnosis (worst status per check)."""
+    from workers.diagnosis import Engine
+
+    rank = {"fail": 4, "error": 3, "warn": 2, "info": 1, "pass": 0}
+    try:
+        user = directory.find(who)
+    except SmimeDoctorError as exc:
+        return {"error": str(exc)}
+    engine = Engine(directory.tenant, datetime.now(UTC))
+    try:
+        report = engine.diagnose(user, who, include_tenant=False)
+    finally:
+        engine.close()
+    worst: dict[str, str] = {}
+    for f in report.findings:
+        if f.check.startswith("publish.") and rank.get(f.status, 0) >= rank.get(
+            worst.get(f.check, "pass"), 0
+        ):
+            worst[f.check] = f.status
+    return worst
