@@ -154,6 +154,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tm.add_argument("--host", help="listen address (default 0.0.0.0; --emulator: 127.0.0.1)")
 
+    al = sub.add_parser(
+        "audit-log",
+        help="the approval audit trail: requests, decisions, executions, undos",
+        description="Show the audit trail (Redis stream, or the JSON-lines file when only that is configured).",
+    )
+    al.add_argument("--user", metavar="X", help="only records about this user (as target or requester)")
+    al.add_argument("--since", metavar="ISO8601", help="only records at or after this time")
+    al.add_argument("--format", choices=["text", "json"], default="text")
+
     sn = sub.add_parser(
         "snapshot",
         help="export a snapshot from the live sources (AD, Exchange Online, Entra ID)",
@@ -186,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_check_config()
         if args.command == "snapshot":
             return cmd_snapshot(args)
+        if args.command == "audit-log":
+            return cmd_audit_log(args)
         if args.command == "slack":
             from bot.slack import run_slack
             from workers.config import load_settings
@@ -310,6 +321,51 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from workers.worker import run_worker
 
     return run_worker(load_settings(redis_url=args.redis), burst=args.burst, name=args.name, fork=args.fork)
+
+
+def cmd_audit_log(args: argparse.Namespace) -> int:
+    from workers.audit import AuditTrail
+    from workers.config import load_settings
+
+    settings = load_settings()
+    if not settings.redis_url and not settings.audit_log_file:
+        raise InputError(
+            "no audit trail configured: set SMIME_DOCTOR_REDIS_URL (or SMIME_DOCTOR_AUDIT_LOG_FILE)"
+        )
+    redis = None
+    if settings.redis_url:
+        from redis import Redis
+
+        redis = Redis.from_url(settings.redis_url, socket_connect_timeout=3, socket_timeout=5)
+    target = None
+    if args.user:
+        from workers.jobs import directory_for
+
+        target = directory_for(settings).user(directory_for(settings).resolve(args.user)).key
+    since = None
+    if args.since:
+        at = parse_time(args.since)
+        if at is None:
+            raise InputError(f"--since {args.since!r} is not an ISO 8601 date/time")
+        since = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    trail = AuditTrail(redis, settings.key_prefix, settings.audit_log_file)
+    try:
+        entries = list(trail.entries(target, since))
+    except Exception as exc:  # Redis unreachable: one sentence, exit 2
+        raise InputError(f"the audit trail cannot be read ({type(exc).__name__})") from None
+    if args.format == "json":
+        json.dump(entries, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        for e in entries:
+            actors = f" by {', '.join(e['actors'])}" if e.get("actors") else ""
+            print(
+                f"{e['at']}  {e['event']:<16} {e['action']:<22} {e['request']}  target={e['target']} "
+                f"requester={e['requester']} state={e['state']}{actors}"
+            )
+        if not entries:
+            print("no matching records")
+    return EXIT_OK
 
 
 def cmd_snapshot(args: argparse.Namespace) -> int:

@@ -58,14 +58,26 @@ class AuditTrail:
                 fh.write(line + "\n")
         return entry
 
-    def entries(self, target: str | None = None) -> Iterator[dict[str, Any]]:
+    def entries(self, target: str | None = None, since: str | None = None) -> Iterator[dict[str, Any]]:
+        """Records about `target` (as target or requester), at or after `since` (ISO 8601 UTC), oldest first.
+        Read from Redis, or — when only the file sink is configured — from the JSON-lines file."""
+        for entry in self._all():
+            if target is not None and target not in (entry.get("target"), entry.get("requester")):
+                continue
+            if since is not None and str(entry.get("at", "")) < since:
+                continue
+            yield entry
+
+    def _all(self) -> Iterator[dict[str, Any]]:
         if self.redis is not None:
             for _, fields in self.redis.xrange(self.stream):
                 raw = fields.get(b"e") or fields.get("e")
-                entry = json.loads(raw)
-                if target is None or entry["target"] == target or entry["requester"] == target:
-                    yield entry
+                if raw:
+                    yield json.loads(raw)
+        elif self.file is not None and self.file.exists():
+            with self.file.open(encoding="utf-8") as fh:
+                for line in fh:
+                    if line.strip():
+                        yield json.loads(line)
         else:
-            for entry in list(self._memory):
-                if target is None or entry["target"] == target or entry["requester"] == target:
-                    yield entry
+            yield from list(self._memory)

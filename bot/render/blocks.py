@@ -83,6 +83,7 @@ WORDS: dict[str, dict[str, str]] = {
         "home_checked": "Last checked {when}",
         "home_pending": "Approvals waiting",
         "home_pending_none": "No approvals waiting.",
+        "home_recent": "Recent requests",
         "home_error": "I could not look you up: {error}",
     },
     "de": {
@@ -130,6 +131,7 @@ WORDS: dict[str, dict[str, str]] = {
         "home_checked": "Zuletzt geprüft {when}",
         "home_pending": "Wartende Freigaben",
         "home_pending_none": "Keine Freigaben offen.",
+        "home_recent": "Letzte Anträge",
         "home_error": "Ich konnte Sie nicht zuordnen: {error}",
     },
 }
@@ -472,8 +474,10 @@ def home_view(
     checked_at: float | None,
     pending: list[dict[str, Any]] | None = None,
     error: str | None = None,
+    recent: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The user's own status at a glance, the next-step buttons, and (for approvers) their queue."""
+    """The user's own status at a glance, the next-step buttons, for approvers their queue, and the
+    latest state of recent requests (the asker's own; staff see everyone's)."""
     w = words_for(lang)
     blocks: list[dict[str, Any]] = [header(w["home_title"])]
     if error:
@@ -496,4 +500,12 @@ def home_view(
             blocks.append(section(w["home_pending_none"]))
         for request in pending[:15]:
             blocks.extend(approval_blocks(request, lang)[0])
+    if recent:
+        blocks.append({"type": "divider"})
+        blocks.append(header(w["home_recent"]))
+        lines = [
+            f"• `{esc(r['request'])}` {esc(r['action'])} — {esc(r['target'])}: *{esc(r['state'])}* ({esc(r['at'])})"
+            for r in recent[:10]
+        ]
+        blocks.append(section("\n".join(lines)))
     return {"type": "home", "blocks": blocks[:HOME_MAX_BLOCKS]}

@@ -36,10 +36,13 @@ class Home:
         cached = self.store.get_home(user)
         error = None
         pending = None
+        recent: list[dict[str, Any]] = []
         try:
             person = self.core.dispatcher.identity.resolve("slack", user)
-            if self.core.dispatcher.policy.roles_of(person) & STAFF:
+            staff = bool(self.core.dispatcher.policy.roles_of(person) & STAFF)
+            if staff:
                 pending = [_as_dict(r) for r in self._pending()]
+            recent = self._recent(None if staff else person.key)
         except IdentityError as exc:
             error = str(exc)
         view = home_view(
@@ -48,12 +51,23 @@ class Home:
             cached[0] if cached else None,
             pending,
             error,
+            recent,
         )
         self.client.views_publish(user_id=user, view=view)
 
     def _pending(self) -> list[Any]:
         approvals = getattr(self.core, "approvals", None)
         return list(approvals.pending()) if approvals is not None and hasattr(approvals, "pending") else []
+
+    def _recent(self, key: str | None) -> list[dict[str, Any]]:
+        """The latest event of each recent request (from the audit trail), newest first."""
+        audit = getattr(self.core, "audit", None)
+        if audit is None:
+            return []
+        latest: dict[str, dict[str, Any]] = {}
+        for entry in audit.entries(key):
+            latest[entry["request"]] = entry
+        return sorted(latest.values(), key=lambda e: e["at"], reverse=True)[:10]
 
     def stale(self, user: str) -> bool:
         cached = self.store.get_home(user)

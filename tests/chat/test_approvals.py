@@ -151,6 +151,35 @@ def test_reset_request_end_to_end_through_workers(redis_url: str, workers: Worke
     history = helpdesk_out.getvalue()
     assert f"requested prune_certificates {request_id} (pending)" in history
     assert f"approved prune_certificates {request_id} (approved, by alex.wilber)" in history
+    # the same trail on the command line, for the SIEM-minded admin
+    import json as _json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SMIME_DOCTOR_REDIS_URL": redis_url, "SMIME_DOCTOR_DEMO": "true"}
+    out = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "audit-log", "--user", "Tom Terminal", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    records = _json.loads(out.stdout)
+    assert [r["event"] for r in records][:2] == ["requested", "approved"] and {
+        r["request"] for r in records
+    } == {request_id}
+    later = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "audit-log", "--since", "2999-01-01T00:00:00Z"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+    assert later.stdout.strip() == "no matching records"
     r = Redis.from_url(redis_url)
     events = [e[1][b"e"] for e in r.xrange("smime:audit")]
     assert any(b'"event": "requested"' in e for e in events) and any(

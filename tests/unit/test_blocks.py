@@ -244,3 +244,28 @@ def test_home_view_within_limits_with_status_buttons_and_pending_work() -> None:
     assert "Noch keine Diagnose" in json.dumps(empty, ensure_ascii=False)
     error = home_view("en", None, None, error="no directory user matches ghost@contoso.example")
     assert "ghost@contoso.example" in json.dumps(error) and "smime_reset" not in json.dumps(error)
+
+
+def test_app_home_lists_recent_requests_with_their_latest_state() -> None:
+    from bot.render.blocks import home_view
+
+    recent = [
+        {
+            "request": "R-abc",
+            "action": "prune_certificates",
+            "target": "ts.user",
+            "state": "done",
+            "at": "2026-11-28T10:00:00Z",
+        },
+        {
+            "request": "R-def",
+            "action": "undo",
+            "target": "ts.user",
+            "state": "pending",
+            "at": "2026-11-28T10:05:00Z",
+        },
+    ]
+    view = home_view("de", None, None, None, None, recent)
+    text = json.dumps(view, ensure_ascii=False)
+    assert "Letzte Anträge" in text and "`R-abc` prune_certificates — ts.user: *done*" in text
+    assert "Recent requests" not in json.dumps(home_view("en", None, None, None, None, []))
