@@ -55,10 +55,14 @@ def render_answer(answer: dict[str, Any], lang: str, width: int = 100) -> str:
 
 
 def changes_text(plan: dict[str, Any]) -> str:
-    return "\n".join(
-        f"  - {c['attribute']}: {c.get('subject') or '?'} (until {c.get('not_after') or '?'}) — {c['reason']}"
-        for c in plan.get("changes", [])
-    )
+    """One line per change: a certificate (subject, expiry) or a text value (from → to)."""
+    lines = []
+    for c in plan.get("changes", []):
+        what = c.get("subject") or "?"
+        if c.get("not_after"):
+            what += f" (until {c['not_after']})"
+        lines.append(f"  - {c['attribute']}: {what} — {c.get('reason', '')}")
+    return "\n".join(lines)
 
 
 def plan_text(answer: dict[str, Any], lang: str) -> str:

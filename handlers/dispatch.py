@@ -13,6 +13,7 @@ import secrets
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from handlers import help as helptext
@@ -40,6 +41,13 @@ UNAVAILABLE = {
     "en": "The service is unavailable right now; please try again in a minute.",
     "de": "Der Dienst ist gerade nicht erreichbar; bitte in einer Minute erneut versuchen.",
 }
+
+
+@dataclass(frozen=True)
+class ActionJobSpec(JobSpec):
+    """A plan_action job: which remediation to plan (its to_dict carries "action" to the worker)."""
+
+    action: str | None = None
 
 
 class JobQueue(Protocol):
@@ -119,6 +127,8 @@ class Dispatcher:
             # (bot.app.App.open_plan) and shows the plan to the asker and to the approvers.
             what = {"en": "what a reset would change", "de": "was ein Zurücksetzen ändern würde"}[lang]
             return self._job("plan_reset", asker, lang, subject=me, what=what)
+        if intent.kind == "request":
+            return self._request(intent, asker, req, lang)
         if intent.kind == "check":
             subject = self._resolve(intent.subject or "")
             if refusal := self._refuse(asker, "check", subject, lang):
@@ -177,6 +187,42 @@ class Dispatcher:
                 return refusal
             return Reply(self._history(intent.subject or "", subject, lang), "answer", lang)
         return Reply(helptext.not_understood(intent.suggestions, lang), "help", lang)
+
+    def _request(self, intent: Intent, asker: Person, req: ChatRequest, lang: str) -> Reply:
+        """'request <action> for <user>' (helpdesk, admin): a worker plans the named remediation; its
+        plan answer opens the approval request (bot.app.App.open_plan) unless nothing would change."""
+        if not self.policy.roles_of(asker) & {"helpdesk", "admin"}:
+            return Reply(
+                {
+                    "en": "Only helpdesk staff may request a remediation for a user; ask the helpdesk.",
+                    "de": "Nur das Helpdesk darf eine Korrektur für einen Benutzer beantragen; bitte wenden Sie sich an das Helpdesk.",
+                }[lang],
+                "refusal",
+                lang,
+            )
+        if not intent.action:
+            return Reply(
+                {
+                    "en": "Which change? request set_mail_nickname | lowercase_addresses | clear_smime_attribute for <user>.",
+                    "de": "Welche Änderung? beantrage set_mail_nickname | lowercase_addresses | clear_smime_attribute für <Benutzer>.",
+                }[lang],
+                "question",
+                lang,
+            )
+        subject = self._resolve(intent.subject or "")
+        # Deduplicate by the platform's event id (a re-delivered message plans once), not by time
+        # window: asking again must plan from the directory as it is now, not reuse an old plan.
+        event = req.request_id or secrets.token_hex(8)
+        basis = json.dumps([asker.key, "plan_action", intent.action, subject, lang, req.platform, event])
+        job_id = "q-" + hashlib.sha256(basis.encode()).hexdigest()[:24]
+        job = ActionJobSpec(
+            job_id, "plan_action", INTERACTIVE, lang, asker.key, subject, action=intent.action
+        )
+        what = {
+            "en": f"what {intent.action} would change for {subject}",
+            "de": f"was {intent.action} für {subject} ändern würde",
+        }[lang]
+        return Reply(WORKING[lang].format(what=what), "ack", lang, job=job)
 
     def _undo(self, request_id: str, asker: Person, req: ChatRequest, lang: str) -> Reply:
         """'undo R-…': a NEW approval request whose plan adds back exactly what a done clean-up removed."""

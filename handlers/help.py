@@ -5,7 +5,7 @@ from __future__ import annotations
 from handlers.intents import COMMANDS
 
 USER_KINDS = {"self_check", "why_to_me", "reset", "explain", "help"}
-HELPDESK_KINDS = {"check", "why", "audit", "history"}
+HELPDESK_KINDS = {"check", "why", "audit", "history", "request", "undo"}
 
 HEAD = {
     "en": "I answer questions about S/MIME certificates. You can ask:",

@@ -27,6 +27,7 @@ KINDS = (
     "deny",
     "pending",
     "undo",
+    "request",
     "unknown",
 )
 
@@ -40,6 +41,7 @@ class Intent:
     recipient: str | None = None  # Y in "... to Y"; None means "me"
     check_id: str | None = None
     request_id: str | None = None
+    action: str | None = None  # "request <action> for <user>": the remediation named
     suggestions: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -83,6 +85,12 @@ _p(
     r"(?:rueckgaengig(?: machen)?|zuruecknehmen) (?:antrag )?(?P<request>r-[\w-]+)(?: rueckgaengig(?: machen)?)?",
 )
 _p("undo", "de", r"(?:antrag )?(?P<request>r-[\w-]+) (?:rueckgaengig machen|zuruecknehmen)")
+# -- request a remediation (helpdesk): "request set_mail_nickname for bob" ---------------
+ACTION = (
+    r"(?P<action>set[ _-]?mail[ _-]?nickname|lower[ _-]?case[ _-]?addresses|clear[ _-]?smime[ _-]?attribute)"
+)
+_p("request", "en", r"request (?:the )?(?:action )?" + ACTION + r" (?:for|on) " + NAME)
+_p("request", "de", r"beantrage " + ACTION + r" (?:fuer|bei|von) " + NAME)
 _p("pending", "en", r"(?:pending|pending approvals|what needs my approval|approvals)")
 _p("pending", "de", r"(?:offene freigaben|freigaben|was muss ich freigeben)")
 # -- help ------------------------------------------------------------------------------
@@ -192,6 +200,8 @@ COMMANDS = {
         ("audit", "audit"),
         ("explain <check id>", "explain"),
         ("history of <user>", "history"),
+        ("request set_mail_nickname | lowercase_addresses | clear_smime_attribute for <user>", "request"),
+        ("undo <request id>", "undo"),
         ("help", "help"),
     ],
     "de": [
@@ -203,6 +213,11 @@ COMMANDS = {
         ("prüfe alle", "audit"),
         ("erkläre <Prüfungs-ID>", "explain"),
         ("verlauf von <Benutzer>", "history"),
+        (
+            "beantrage set_mail_nickname | lowercase_addresses | clear_smime_attribute für <Benutzer>",
+            "request",
+        ),
+        ("rückgängig <Antrags-ID>", "undo"),
         ("hilfe", "help"),
     ],
 }
@@ -253,6 +268,17 @@ def parse(text: str) -> Intent:
             if name in ("me", "myself", "mich"):
                 return Intent("self_check", lang)
             return Intent(kind, lang, subject=name)
+        if kind == "request":
+            name = _clean(groups.get("name"))
+            action = re.sub(r"[ _-]", "", groups.get("action") or "")
+            canonical = {
+                "setmailnickname": "set_mail_nickname",
+                "lowercaseaddresses": "lowercase_addresses",
+                "clearsmimeattribute": "clear_smime_attribute",
+            }
+            if not name:
+                continue
+            return Intent("request", lang, subject=name, action=canonical.get(action))
         if kind in ("approve", "deny", "undo"):
             return Intent(kind, lang, request_id=_request_id(text))
         if kind == "explain":

@@ -21,7 +21,7 @@ from workers.errors import SmimeDoctorError, TransientError, UserLookupError
 log = logging.getLogger("smime_doctor.jobs")
 
 INTERACTIVE, BULK = "interactive", "bulk"
-JOB_KINDS = ("diagnose", "encrypt_to", "audit", "plan_reset", "execute")
+JOB_KINDS = ("diagnose", "encrypt_to", "audit", "plan_reset", "plan_action", "execute")
 # "execute" runs an approved request against live AD: its own entry point,
 # workers.remediation.execute.run_execute(request_id), enqueued by the bot on approval.
 
@@ -76,6 +76,21 @@ def compute_answer(spec: dict[str, Any], directory: Any) -> dict[str, Any]:
             user = directory.find(spec["subject"])
             plan = plan_reset(user, at)
             texts = {lg: plan_summary(plan, lg) for lg in ("en", "de")}
+            return {
+                "type": "plan",
+                "plan": plan,
+                "summary": texts[lang],
+                "summaries": texts,
+                "asker": spec["asker"],
+            }
+        if kind == "plan_action":
+            # "request <action> for <user>" (helpdesk): the plan of one named remediation; like
+            # plan_reset's answer, the bot opens the approval request when it has changes.
+            from workers.remediation.plan import action_summary, plan_action
+
+            user = directory.find(spec["subject"])
+            plan = plan_action(spec["action"], user, at)
+            texts = {lg: action_summary(plan, lg) for lg in ("en", "de")}
             return {
                 "type": "plan",
                 "plan": plan,

@@ -46,7 +46,8 @@ log = logging.getLogger("smime_doctor.execute")
 
 CERT_ATTRIBUTES = ("userCertificate", "userSMIMECertificate")
 REMOVALS = {"prune_certificates", "reset_published", "clear_smime_attribute"}
-UNDOABLE = REMOVALS
+TEXT_ACTIONS = {"set_mail_nickname", "lowercase_addresses"}  # plans with scope "attributes"
+UNDOABLE = REMOVALS | TEXT_ACTIONS
 ATTEMPTS = 3  # quick retries inside the job when AD is unreachable
 RQ_RETRY_INTERVALS_S = [60, 300, 900]  # then RQ runs the job again later (the request waits in approved)
 
@@ -134,6 +135,8 @@ def undo_plan(done: ApprovalRequest) -> dict[str, Any]:
     """The plan that puts back exactly what `done` removed (target and DN unchanged)."""
     if done.state != "done" or done.action not in UNDOABLE:
         raise ValueError(f"{done.id} is {done.state} ({done.action}); only a done clean-up can be undone")
+    if done.plan.get("scope") == "attributes":
+        return _undo_text_plan(done)
     _, removed, after = expected_states(done)
     restore = {
         f"ad.{a}": [base64.b64encode(v).decode() for v in removed[a]] for a in CERT_ATTRIBUTES if removed[a]
@@ -161,6 +164,39 @@ def undo_plan(done: ApprovalRequest) -> dict[str, Any]:
         "keep": [],
         "before": before,
         "restore": restore,
+        "digest": hashlib.sha256(basis.encode()).hexdigest()[:16],
+        "usable_after": True,
+    }
+
+
+def _undo_text_plan(done: ApprovalRequest) -> dict[str, Any]:
+    """Undo of set_mail_nickname / lowercase_addresses: the approved after-state must still be there,
+    and the exact previous values come back."""
+    changes = [
+        {
+            **c,
+            "from": c.get("to"),
+            "to": c.get("from"),
+            "subject": f"{c.get('to') or '(empty)'} → {c.get('from') or '(empty)'}",
+            "reason": f"restore (undo of {done.id})",
+        }
+        for c in done.plan.get("changes", [])
+    ]
+    basis = "undo|" + done.target + "|" + "|".join(sorted(f"{c['attribute']}:{c['sha256']}" for c in changes))
+    return {
+        "action": "undo",
+        "scope": "attributes",
+        "undo_of": done.id,
+        "undo_of_action": done.action,
+        "target": done.plan.get("target", done.target),
+        "target_display": done.plan.get("target_display"),
+        "primary_smtp": done.plan.get("primary_smtp"),
+        "dn": done.plan.get("dn"),
+        "where": done.plan.get("where", "ad"),
+        "changes": changes,
+        "keep": [],
+        "before": done.plan.get("after", {}),
+        "after": done.plan.get("before", {}),
         "digest": hashlib.sha256(basis.encode()).hexdigest()[:16],
         "usable_after": True,
     }
@@ -345,7 +381,7 @@ def _apply(
                 "de": "Nichts wurde geändert: dieser Empfänger ist nur in der Cloud; Bereinigungen in Exchange Online gibt es noch nicht.",
             }
         )
-    if request.action not in REMOVALS and request.action != "undo":
+    if request.action not in UNDOABLE and request.action != "undo":
         raise Refused(
             {
                 "en": f"Nothing was changed: executing {request.action} is not supported.",
@@ -353,6 +389,8 @@ def _apply(
             }
         )
     dn = str(plan["dn"])
+    if plan.get("scope") == "attributes":
+        return _apply_text(request, settings, directory, notifier, redis, ad, dn)
     before, values, after = expected_states(request)
 
     # (b) re-validate: the target, then the approvers (both before any write)
@@ -430,6 +468,103 @@ def _apply(
     }
 
 
+def _text_state(values: dict[str, list[str]]) -> dict[str, list[str]]:
+    return {str(a).removeprefix("ad."): sorted(vs) for a, vs in values.items()}
+
+
+def _read_text(ad: Any, dn: str, attrs: list[str]) -> dict[str, list[str]]:
+    _, found = ad.read(dn, attrs)
+    return {a: sorted(v.decode("utf-8", "replace") for v in found.get(a.lower(), [])) for a in attrs}
+
+
+def _apply_text(
+    request: ApprovalRequest,
+    settings: Settings,
+    directory: Any,
+    notifier: Notifier,
+    redis: Any,
+    ad: Any,
+    dn: str,
+) -> dict[str, Any]:
+    """set_mail_nickname / lowercase_addresses and their undo: the same steps as the certificate
+    clean-ups (re-validate target and approvers, back up, write compare-before-write, verify)."""
+    plan = request.plan
+    before = _text_state(plan.get("before") or {})
+    after = _text_state(plan.get("after") or {})
+    attrs = sorted(before)
+    who = plan.get("primary_smtp") or request.target
+    current = _read_text(ad, dn, attrs)
+    already = False
+    if current != before:
+        if current == after and request.state == "executing" and _backup_exists(redis, settings, request):
+            already = True  # a previous run of this job wrote it and stopped before finishing
+        else:
+            raise Refused(
+                {
+                    "en": f"Nothing was changed: {who}'s {', '.join(attrs)} in Active Directory changed after the "
+                    "plan was made. " + FRESH["en"],
+                    "de": f"Nichts wurde geändert: {', '.join(attrs)} von {who} im Active Directory hat sich seit "
+                    "dem Plan geändert. " + FRESH["de"],
+                },
+                before_values=before,
+                found_values=current,
+            )
+    _check_approvers(request, settings, directory)
+
+    if not already:
+        _save_backup(
+            redis, settings, notifier, request, dn, {a: [v.encode() for v in vs] for a, vs in current.items()}
+        )
+        exact = {a: list(vs) for a, vs in (plan.get("before") or {}).items()}
+        if request.action == "undo":
+            ad.set_text_values(dn, after, expected=current)
+        elif request.action == "set_mail_nickname":
+            old = exact.get("ad.mailNickname") or []
+            ad.set_mail_nickname(dn, after["mailNickname"][0], old[0] if old else None)
+        elif request.action == "lowercase_addresses":
+            mail = exact.get("ad.mail") or []
+            ad.lowercase_addresses(dn, mail[0] if mail else None, exact.get("ad.proxyAddresses") or [])
+
+    now = _read_text(ad, dn, attrs)
+    verified = now == after
+    checks = _rediagnose(directory, plan.get("primary_smtp") or request.target)
+    n = len(plan.get("changes", []))
+    what = ", ".join(f"{c['attribute'].removeprefix('ad.')}: {c['subject']}" for c in plan.get("changes", []))
+    if not verified:
+        message = {
+            "en": f"The change to {who} was sent to Active Directory, but re-reading it does not show the approved "
+            "after-state; someone else may be changing it. Please check the user before anything else.",
+            "de": f"Die Änderung an {who} wurde an Active Directory gesendet, aber das erneute Lesen zeigt nicht den "
+            "freigegebenen Zustand; vielleicht ändert jemand anderes gerade. Bitte den Benutzer prüfen.",
+        }
+    elif request.action == "undo":
+        message = {
+            "en": f"Done: restored the previous value(s) of {who} in Active Directory ({what}; undo of "
+            f"{plan.get('undo_of')})." + FOLLOWS["en"],
+            "de": f"Erledigt: die vorherigen Werte von {who} im Active Directory wiederhergestellt ({what}; "
+            f"Rücknahme von {plan.get('undo_of')})." + FOLLOWS["de"],
+        }
+    else:
+        message = {
+            "en": f"Done: {request.action} for {who} in Active Directory ({what}); the previous values are saved "
+            f"(say 'undo {request.id}' to put them back)." + FOLLOWS["en"],
+            "de": f"Erledigt: {request.action} für {who} im Active Directory ({what}); die vorherigen Werte sind "
+            f"gesichert ('rückgängig {request.id}' stellt sie wieder her)." + FOLLOWS["de"],
+        }
+    return {
+        "ok": verified,
+        "verified": verified,
+        "message": message,
+        "changed": n,
+        "already_applied": already,
+        "after_values": now,
+        "before_values": before if already else current,
+        "checks": checks,
+        "backup": f"{settings.key_prefix}:backup:{request.id}",
+        "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
 def _read(ad: Any, dn: str) -> dict[str, list[bytes]]:
     _, found = ad.read(dn, list(CERT_ATTRIBUTES))
     return {a: list(found.get(a.lower(), [])) for a in CERT_ATTRIBUTES}
@@ -500,8 +635,11 @@ def _save_backup(
         notifier.audit.record("backup_saved", request)
 
 
+REDIAGNOSED = ("publish.", "sync.mailnickname", "addr.")
+
+
 def _rediagnose(directory: Any, who: str) -> dict[str, str]:
-    """The publish.* verdicts of a fresh diagnosis (worst status per check)."""
+    """The publish.*, sync.mailnickname and addr.* verdicts of a fresh diagnosis (worst status per check)."""
     from workers.diagnosis import Engine
 
     rank = {"fail": 4, "error": 3, "warn": 2, "info": 1, "pass": 0}
@@ -516,7 +654,7 @@ def _rediagnose(directory: Any, who: str) -> dict[str, str]:
         engine.close()
     worst: dict[str, str] = {}
     for f in report.findings:
-        if f.check.startswith("publish.") and rank.get(f.status, 0) >= rank.get(
+        if f.check.startswith(REDIAGNOSED) and rank.get(f.status, 0) >= rank.get(
             worst.get(f.check, "pass"), 0
         ):
             worst[f.check] = f.status

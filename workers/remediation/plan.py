@@ -182,3 +182,189 @@ def plan_summary(plan: dict[str, Any], lang: str) -> str:
         return f"Plan für {who}: {verb} — {n} Wert(e) entfernen, {kept} behalten.{tail}"
     verb = "reset all published certificates" if plan["action"] == "reset_published" else "prune"
     return f"Plan for {who}: {verb} — remove {n} value(s), keep {kept}.{tail}"
+
+
+# -- the requestable single-purpose actions ("request <action> for <user>") -------------------
+
+TEXT_ACTIONS = ("set_mail_nickname", "lowercase_addresses")
+REQUESTABLE = ("set_mail_nickname", "lowercase_addresses", "clear_smime_attribute")
+
+
+def plan_action(action: str, user: UserFacts, now: datetime) -> dict[str, Any]:
+    """The plan for one named remediation (helpdesk "request <action> for <user>")."""
+    if action == "set_mail_nickname":
+        return plan_set_mail_nickname(user)
+    if action == "lowercase_addresses":
+        return plan_lowercase_addresses(user)
+    if action == "clear_smime_attribute":
+        return plan_clear_smime_attribute(user, now)
+    raise ValueError(f"unknown remediation {action!r}")
+
+
+def plan_set_mail_nickname(user: UserFacts) -> dict[str, Any]:
+    """Empty AD mailNickname → the local part of `mail` (nothing to change when it is set)."""
+    before: dict[str, list[str]] = {"mailNickname": []}
+    after: dict[str, list[str]] = {"mailNickname": []}
+    if user.ad is not None:
+        current = user.ad.mail_nickname
+        before["mailNickname"] = [current] if current is not None else []
+        after["mailNickname"] = list(before["mailNickname"])
+        local = (user.ad.mail or user.primary_smtp or "").split("@")[0]
+        if not (current or "").strip() and local:
+            after["mailNickname"] = [local]
+    return build_text_plan(user, "set_mail_nickname", before, after, "mailNickname is empty")
+
+
+def plan_lowercase_addresses(user: UserFacts) -> dict[str, Any]:
+    """mail and the address part of SMTP proxyAddresses lower-cased; the SMTP:/smtp: prefix is kept."""
+    before: dict[str, list[str]] = {"mail": [], "proxyAddresses": []}
+    if user.ad is not None:
+        before = {
+            "mail": [user.ad.mail] if user.ad.mail is not None else [],
+            "proxyAddresses": list(user.ad.proxy_addresses),
+        }
+    after = {
+        "mail": [m.lower() for m in before["mail"]],
+        "proxyAddresses": [
+            p[:5] + p[5:].lower() if p.lower().startswith("smtp:") else p for p in before["proxyAddresses"]
+        ],
+    }
+    return build_text_plan(user, "lowercase_addresses", before, after, "address in mixed case")
+
+
+def plan_clear_smime_attribute(user: UserFacts, now: datetime) -> dict[str, Any]:
+    """Every userSMIMECertificate value goes (a stale Outlook publication hides userCertificate)."""
+    smime_loc, user_loc = attributes_for(user)
+    in_scope = [(i, v) for i, v in enumerate(user.values) if v.location in (smime_loc, user_loc)]
+    changes = []
+    for _, v in in_scope:
+        if v.location != smime_loc:
+            continue
+        stale = not any(usable_for_encryption(c, now) for c in v.end_entities)
+        changes.append(
+            {**_describe(v), "reason": "stale Outlook publication" if stale else "clear requested"}
+        )
+    remaining = [v for _, v in in_scope if v.location == user_loc]
+    choice = outlook_choice(remaining, smime_loc, user_loc, now)
+    plan = build_plan(user, "clear_smime_attribute", changes, [_describe(v) for v in remaining], in_scope)
+    plan["usable_after"] = (
+        choice.certificate is not None
+        and usable_for_encryption(choice.certificate, now)
+        and address_ok(choice.certificate, user)
+    )
+    return plan
+
+
+def build_text_plan(
+    user: UserFacts,
+    action: str,
+    before: dict[str, list[str]],
+    after: dict[str, list[str]],
+    reason: str,
+) -> dict[str, Any]:
+    """A plan over AD text attributes: `before` is the exact current state (compared before any
+    write), `after` what it becomes; one change per value that differs."""
+    changes: list[dict[str, Any]] = []
+    synced = user.ad is not None
+    if synced:
+        for attr in before:
+            old, new = before[attr], after[attr]
+            if old == new:
+                continue
+            pairs = list(zip(old, new, strict=False)) if len(old) == len(new) else [("", n) for n in new]
+            for a, b in pairs:
+                if a == b:
+                    continue
+                changes.append(
+                    {
+                        "attribute": f"ad.{attr}",
+                        "sha256": hashlib.sha256(f"{attr}|{a}|{b}".encode()).hexdigest(),
+                        "from": a,
+                        "to": b,
+                        "subject": f"{a or '(empty)'} → {b or '(empty)'}",
+                        "emails": [],
+                        "not_after": None,
+                        "reason": reason,
+                    }
+                )
+    return {
+        "action": action,
+        "scope": "attributes",
+        "target": user.key,
+        "target_display": user.display,
+        "primary_smtp": user.primary_smtp,
+        "dn": user.ad.dn if user.ad else None,
+        "where": "ad" if synced else "exo",
+        "changes": changes,
+        "keep": [],
+        "before": {f"ad.{a}": list(v) for a, v in before.items()},
+        "after": {f"ad.{a}": list(v) for a, v in after.items()},
+        "digest": plan_digest(action, user.key, changes),
+        "usable_after": True,
+    }
+
+
+NOTHING = {
+    "set_mail_nickname": ("mailNickname is already set", "mailNickname ist bereits gesetzt"),
+    "lowercase_addresses": (
+        "mail and proxyAddresses are already lower-case",
+        "mail und proxyAddresses sind bereits kleingeschrieben",
+    ),
+    "clear_smime_attribute": (
+        "userSMIMECertificate is already empty",
+        "userSMIMECertificate ist bereits leer",
+    ),
+}
+
+
+def action_summary(plan: dict[str, Any], lang: str) -> str:
+    """One sentence for a requested action's plan (en/de)."""
+    de = lang == "de"
+    who = plan.get("primary_smtp") or plan["target"]
+    action = plan["action"]
+    changes = plan["changes"]
+    if plan.get("where") != "ad":
+        return (
+            f"Nichts zu ändern für {who}: nur in der Cloud, es gibt kein AD-Objekt für {action}."
+            if de
+            else f"Nothing to change for {who}: cloud-only, there is no AD object for {action}."
+        )
+    if not changes:
+        return (
+            f"Nichts zu ändern für {who}: {NOTHING[action][1]}."
+            if de
+            else f"Nothing to change for {who}: {NOTHING[action][0]}."
+        )
+    follows = (
+        " Exchange Online folgt mit der nächsten Verzeichnissynchronisierung (etwa 30 Minuten)."
+        if de
+        else " Exchange Online follows with the next directory sync (about 30 minutes)."
+    )
+    n = len(changes)
+    if action == "set_mail_nickname":
+        to = changes[0]["to"]
+        body = (
+            f"Plan für {who}: mailNickname auf „{to}“ setzen (derzeit leer)."
+            if de
+            else f"Plan for {who}: set mailNickname to '{to}' (now empty)."
+        )
+    elif action == "lowercase_addresses":
+        body = (
+            f"Plan für {who}: {n} Adresswert(e) in mail und proxyAddresses kleinschreiben (Präfixe SMTP:/smtp: bleiben)."
+            if de
+            else f"Plan for {who}: lower-case {n} address value(s) in mail and proxyAddresses (SMTP:/smtp: prefixes kept)."
+        )
+    else:
+        kept = len(plan["keep"])
+        body = (
+            f"Plan für {who}: userSMIMECertificate leeren — {n} Wert(e) entfernen, {kept} in userCertificate behalten."
+            if de
+            else f"Plan for {who}: clear userSMIMECertificate — remove {n} value(s), keep {kept} in userCertificate."
+        )
+        if not plan.get("usable_after", True):
+            body += (
+                " Danach ist kein nutzbares Verschlüsselungszertifikat veröffentlicht: bitte ein neues beantragen."
+                if de
+                else " Afterwards no usable encryption certificate is published: enroll a new one."
+            )
+    return body + follows

@@ -668,6 +668,29 @@ class AdSource:
             return WriteResult(dn, "lowercase_addresses", before, before)
         return self._modify(dn, "lowercase_addresses", changes, before)
 
+    def set_text_values(
+        self, dn: str, values: dict[str, Sequence[str]], expected: dict[str, Sequence[str]]
+    ) -> WriteResult:
+        """Put text attributes back to exactly `values` (an empty list removes the attribute), provided
+        each still holds exactly `expected` (compared case-sensitively, order ignored); the undo of
+        set_mail_nickname and lowercase_addresses. Refused, writing nothing, if anything differs."""
+        attrs = sorted(set(values) | set(expected))
+        before = self._current(dn, attrs)
+        current = {a: sorted(v.decode("utf-8", "replace") for v in before[a]) for a in attrs}
+        if any(current[a] != sorted(expected.get(a, [])) for a in attrs):
+            raise AdWriteConflict(
+                f"{dn} changed since it was read: {', '.join(attrs)} differ from what was approved. "
+                "Nothing was changed; read the user again."
+            )
+        changes: dict[str, list[tuple[str, list[Any]]]] = {
+            a: [(ldap3.MODIFY_REPLACE, list(values.get(a, [])))]
+            for a in attrs
+            if sorted(values.get(a, [])) != current[a]
+        }
+        if not changes:
+            return WriteResult(dn, "set_text_values", before, before)
+        return self._modify(dn, "set_text_values", changes, before)
+
     def _current(self, dn: str, attrs: Sequence[str]) -> dict[str, list[bytes]]:
         _, found = self.read(dn, attrs)
         return {a: list(found.get(a.lower(), [])) for a in attrs}
