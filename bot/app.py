@@ -7,7 +7,6 @@ without it everything runs in this process (the embedded default).
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,9 +98,8 @@ class App:
     def notify(self, request: ApprovalRequest, event: str) -> None:
         """Approvals.on_change: tell the approvers and the requester, and write the audit trail."""
         self.audit.record(event, request)
-        stamp = int(time.time() * 1000)
-        body = request.to_json()
         if event == "requested":
+            body = request.to_json()
             for i, target in enumerate(self.settings.approvers_targets):
                 self._publish(
                     f"{request.id}:requested:{i}",
@@ -109,19 +107,10 @@ class App:
                     {"type": "approval_request", "request": body},
                 )
             return
-        update = {"type": "approval_update", "request": body, "event": event}
-        if event not in ("executing", "approval_recorded"):
-            self._publish(
-                f"{request.id}:{event}:requester:{stamp}",
-                {**request.notify, "target_id": f"{request.id}:{event}:requester"},
-                update,
-            )
-        for i, target in enumerate(self.settings.approvers_targets):
-            self._publish(
-                f"{request.id}:{event}:approvers:{i}:{stamp}",
-                {**target, "target_id": f"{request.id}:approvers:{i}"},
-                update,
-            )
+        # Every later event is told the same way a worker tells it (workers/remediation/execute.py).
+        from workers.remediation.execute import Notifier
+
+        Notifier(self.settings, self.outbox, None)(request, event)
 
     def _publish(self, delivery_id: str, target: dict[str, Any], answer: dict[str, Any]) -> None:
         message = {"delivery_id": delivery_id, "job_id": None, "target": target, "answer": answer}
