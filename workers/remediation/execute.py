@@ -45,6 +45,7 @@ from workers.roles import names_and_groups, roles_of
 log = logging.getLogger("smime_doctor.execute")
 
 CERT_ATTRIBUTES = ("userCertificate", "userSMIMECertificate")
+EXO_ATTRIBUTES = ("UserCertificate", "UserSMimeCertificate")  # cloud-only recipients (Set-Mailbox)
 REMOVALS = {"prune_certificates", "reset_published", "clear_smime_attribute"}
 TEXT_ACTIONS = {"set_mail_nickname", "lowercase_addresses"}  # plans with scope "attributes"
 UNDOABLE = REMOVALS | TEXT_ACTIONS
@@ -56,6 +57,12 @@ SNAPSHOT_ONLY = {
     "(SMIME_DOCTOR_AD_SERVERS).",
     "de": "Nichts wurde geändert: diese Installation liest einen Offline-Schnappschuss; Bereinigungen "
     "brauchen das Live-AD (SMIME_DOCTOR_AD_SERVERS).",
+}
+EXO_ONLY = {
+    "en": "Nothing was changed: this recipient is cloud-only; changing it needs Exchange Online "
+    "(SMIME_DOCTOR_M365_*), which this installation does not use.",
+    "de": "Nichts wurde geändert: dieser Empfänger ist nur in der Cloud; Änderungen brauchen Exchange Online "
+    "(SMIME_DOCTOR_M365_*), das diese Installation nicht nutzt.",
 }
 FRESH = {
     "en": "Please ask again for a fresh request.",
@@ -88,32 +95,47 @@ def _digest(state: dict[str, list[bytes]]) -> dict[str, list[str]]:
     return {a: sorted(_sha(v) for v in vs) for a, vs in state.items()}
 
 
-def _decode(values: dict[str, list[str]], attr: str) -> list[bytes]:
-    return [base64.b64decode(v) for v in values.get(f"ad.{attr}", [])]
+def _decode(values: dict[str, list[str]], attr: str, where: str = "ad") -> list[bytes]:
+    return [base64.b64decode(v) for v in values.get(f"{where}.{attr}", [])]
 
 
-# -- what a plan means for AD -----------------------------------------------------------------
+def _where(request: ApprovalRequest) -> str:
+    return "exo" if request.plan.get("where") == "exo" else "ad"
+
+
+# -- what a plan means for AD (or, cloud-only, Exchange Online) -------------------------------
 
 
 def expected_states(
     request: ApprovalRequest,
 ) -> tuple[dict[str, list[bytes]], dict[str, list[bytes]], dict[str, list[bytes]]]:
-    """(before, values to write, after) per AD attribute, from the approved plan alone."""
+    """(before, values to write, after) per certificate attribute, from the approved plan alone
+    (AD attributes, or Exchange Online properties for a cloud-only recipient)."""
     plan = request.plan
-    before = {a: _decode(plan.get("before") or {}, a) for a in CERT_ATTRIBUTES}
+    where = _where(request)
+    names = EXO_ATTRIBUTES if where == "exo" else CERT_ATTRIBUTES
+    before = {a: _decode(plan.get("before") or {}, a, where) for a in names}
     if request.action == "undo":
-        values = {a: _decode(plan.get("restore") or {}, a) for a in CERT_ATTRIBUTES}
-        after = {a: before[a] + values[a] for a in CERT_ATTRIBUTES}
+        values = {a: _decode(plan.get("restore") or {}, a, where) for a in names}
+        after = {a: before[a] + values[a] for a in names}
         return before, values, after
-    values = {a: [] for a in CERT_ATTRIBUTES}
-    after = {a: list(before[a]) for a in CERT_ATTRIBUTES}
+    values = {a: [] for a in names}
+    after = {a: list(before[a]) for a in names}
     for change in plan.get("changes", []):
-        attr = str(change["attribute"]).removeprefix("ad.")
-        if attr not in CERT_ATTRIBUTES:
+        attr = str(change["attribute"]).removeprefix(f"{where}.")
+        if attr not in names:
+            place = (
+                "an Exchange Online certificate property" if where == "exo" else "an AD certificate attribute"
+            )
+            ort = (
+                "keine Exchange-Online-Zertifikatseigenschaft"
+                if where == "exo"
+                else "kein AD-Zertifikatsattribut"
+            )
             raise Refused(
                 {
-                    "en": f"Nothing was changed: the plan names {change['attribute']}, which is not an AD certificate attribute.",
-                    "de": f"Nichts wurde geändert: der Plan nennt {change['attribute']}, kein AD-Zertifikatsattribut.",
+                    "en": f"Nothing was changed: the plan names {change['attribute']}, which is not {place}.",
+                    "de": f"Nichts wurde geändert: der Plan nennt {change['attribute']}, {ort}.",
                 }
             )
         match = next((v for v in after[attr] if _sha(v) == change["sha256"]), None)
@@ -138,12 +160,9 @@ def undo_plan(done: ApprovalRequest) -> dict[str, Any]:
     if done.plan.get("scope") == "attributes":
         return _undo_text_plan(done)
     _, removed, after = expected_states(done)
-    restore = {
-        f"ad.{a}": [base64.b64encode(v).decode() for v in removed[a]] for a in CERT_ATTRIBUTES if removed[a]
-    }
-    before = {
-        f"ad.{a}": [base64.b64encode(v).decode() for v in after[a]] for a in CERT_ATTRIBUTES if after[a]
-    }
+    where = _where(done)
+    restore = {f"{where}.{a}": [base64.b64encode(v).decode() for v in vs] for a, vs in removed.items() if vs}
+    before = {f"{where}.{a}": [base64.b64encode(v).decode() for v in vs] for a, vs in after.items() if vs}
     changes = [
         {
             **{k: c.get(k) for k in ("attribute", "sha256", "subject", "emails", "not_after")},
@@ -348,10 +367,11 @@ def _execute(
     try:
         result = run(request, settings, directory, notifier, redis)
     except transient as exc:
+        place = "Exchange Online" if request.plan.get("where") == "exo" else "Active Directory"
         message = {
-            "en": f"Active Directory cannot be reached right now ({exc}); nothing was changed. The request "
+            "en": f"{place} cannot be reached right now ({exc}); nothing was changed. The request "
             "stays approved and is retried automatically.",
-            "de": f"Active Directory ist gerade nicht erreichbar ({exc}); nichts wurde geändert. Der Antrag "
+            "de": f"{place} ist gerade nicht erreichbar ({exc}); nichts wurde geändert. Der Antrag "
             "bleibt freigegeben und wird automatisch erneut versucht.",
         }
         end(False, {"message": message, "error": str(exc)}, "retry_later", back=True)
@@ -371,21 +391,26 @@ def _apply(
     request: ApprovalRequest, settings: Settings, directory: Any, notifier: Notifier, redis: Any
 ) -> dict[str, Any]:
     plan = request.plan
+    if request.action not in UNDOABLE and request.action != "undo":
+        raise Refused(
+            {
+                "en": f"Nothing was changed: executing {request.action} is not supported.",
+                "de": f"Nichts wurde geändert: {request.action} kann nicht ausgeführt werden.",
+            }
+        )
+    if plan.get("where") == "exo" and plan.get("scope") != "attributes":
+        exchange = getattr(directory, "exchange", None)
+        if exchange is None:
+            raise Refused(EXO_ONLY)
+        return _apply_exo(request, settings, directory, notifier, redis, exchange)
     ad = getattr(directory, "ad", None)
     if ad is None:
         raise Refused(SNAPSHOT_ONLY)
     if plan.get("where") != "ad" or not plan.get("dn"):
         raise Refused(
             {
-                "en": "Nothing was changed: this recipient is cloud-only; Exchange Online clean-ups are not built yet.",
-                "de": "Nichts wurde geändert: dieser Empfänger ist nur in der Cloud; Bereinigungen in Exchange Online gibt es noch nicht.",
-            }
-        )
-    if request.action not in UNDOABLE and request.action != "undo":
-        raise Refused(
-            {
-                "en": f"Nothing was changed: executing {request.action} is not supported.",
-                "de": f"Nichts wurde geändert: {request.action} kann nicht ausgeführt werden.",
+                "en": "Nothing was changed: this recipient is cloud-only and has no AD object to change.",
+                "de": "Nichts wurde geändert: dieser Empfänger ist nur in der Cloud und hat kein AD-Objekt.",
             }
         )
     dn = str(plan["dn"])
@@ -460,6 +485,110 @@ def _apply(
         "message": message,
         "changed": n,
         "already_applied": already,
+        "after": _digest(now),
+        "before_sha": _digest(current if not already else before),
+        "checks": checks,
+        "backup": f"{settings.key_prefix}:backup:{request.id}",
+        "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def _read_exo(exchange: Any, identity: str) -> tuple[dict[str, Any], dict[str, list[bytes]]]:
+    """The recipient as Exchange Online has it now, and its certificate values (bytes)."""
+    from workers.certs.encoding import decode_byte_list
+
+    record = exchange.get_mailbox(identity) or exchange.get_recipient(identity)
+    if record is None:
+        raise Refused(
+            {
+                "en": f"Nothing was changed: Exchange Online no longer has a recipient {identity}. "
+                + FRESH["en"],
+                "de": f"Nichts wurde geändert: Exchange Online kennt keinen Empfänger {identity} mehr. "
+                + FRESH["de"],
+            }
+        )
+    return record, {a: decode_byte_list(record.get(a)) if record.get(a) else [] for a in EXO_ATTRIBUTES}
+
+
+def _apply_exo(
+    request: ApprovalRequest,
+    settings: Settings,
+    directory: Any,
+    notifier: Notifier,
+    redis: Any,
+    exchange: Any,
+) -> dict[str, Any]:
+    """A cloud-only recipient: the same steps as in AD, with Set-Mailbox in Exchange Online
+    (each changed property set to exactly its approved after-state, or $null when it becomes empty)."""
+    plan = request.plan
+    who = str(plan.get("primary_smtp") or request.target)
+    before, values, after = expected_states(request)
+    record, current = _read_exo(exchange, who)
+    if str(record.get("IsDirSynced")).lower() == "true":
+        raise Refused(
+            {
+                "en": f"Nothing was changed: {who} is synchronised from on-premises Active Directory now; its "
+                "certificates must be changed there. " + FRESH["en"],
+                "de": f"Nichts wurde geändert: {who} wird jetzt aus dem lokalen Active Directory synchronisiert; "
+                "die Zertifikate müssen dort geändert werden. " + FRESH["de"],
+            }
+        )
+    already = False
+    if _digest(current) != _digest(before):
+        if (
+            _digest(current) == _digest(after)
+            and request.state == "executing"
+            and _backup_exists(redis, settings, request)
+        ):
+            already = True
+        else:
+            raise Refused(
+                {
+                    "en": f"Nothing was changed: {who}'s certificates in Exchange Online changed after the plan was made. "
+                    + FRESH["en"],
+                    "de": f"Nichts wurde geändert: die Zertifikate von {who} in Exchange Online haben sich seit dem Plan geändert. "
+                    + FRESH["de"],
+                },
+                before_digest=_digest(before),
+                found_digest=_digest(current),
+            )
+    _check_approvers(request, settings, directory)
+
+    if not already:
+        _save_backup(redis, settings, notifier, request, None, current, "exo")
+        exchange.set_certificates(who, {a: after[a] for a in EXO_ATTRIBUTES if values[a]})
+
+    _, now = _read_exo(exchange, who)
+    verified = _digest(now) == _digest(after)
+    checks = _rediagnose(directory, who)
+    n = sum(len(v) for v in values.values())
+    kept = sum(len(v) for v in after.values())
+    if not verified:
+        message = {
+            "en": f"The change to {who} was sent to Exchange Online, but re-reading it does not show the approved "
+            "after-state; someone else may be changing it. Please check the recipient before anything else.",
+            "de": f"Die Änderung an {who} wurde an Exchange Online gesendet, aber das erneute Lesen zeigt nicht den "
+            "freigegebenen Zustand; vielleicht ändert jemand anderes gerade. Bitte den Empfänger prüfen.",
+        }
+    elif request.action == "undo":
+        message = {
+            "en": f"Done: restored {n} value(s) to {who} in Exchange Online (undo of {plan.get('undo_of')}).",
+            "de": f"Erledigt: {n} Wert(e) für {who} in Exchange Online wiederhergestellt (Rücknahme von {plan.get('undo_of')}).",
+        }
+    else:
+        message = {
+            "en": f"Done: removed {n} value(s) from {who} in Exchange Online, {kept} kept; the removed values are "
+            f"saved (say 'undo {request.id}' to put them back).",
+            "de": f"Erledigt: {n} Wert(e) für {who} in Exchange Online entfernt, {kept} behalten; die entfernten Werte "
+            f"sind gesichert ('rückgängig {request.id}' stellt sie wieder her).",
+        }
+    return {
+        "ok": verified,
+        "verified": verified,
+        "message": message,
+        "changed": n,
+        "already_applied": already,
+        "where": "exo",
         "after": _digest(now),
         "before_sha": _digest(current if not already else before),
         "checks": checks,
@@ -614,8 +743,9 @@ def _save_backup(
     settings: Settings,
     notifier: Notifier,
     request: ApprovalRequest,
-    dn: str,
+    dn: str | None,
     current: dict[str, list[bytes]],
+    where: str = "ad",
 ) -> None:
     """The full values as they are right before the write: in Redis, and in the audit file."""
     record = {
@@ -623,8 +753,9 @@ def _save_backup(
         "action": request.action,
         "target": request.target,
         "dn": dn,
+        "where": where,
         "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "values": {f"ad.{a}": [base64.b64encode(v).decode() for v in vs] for a, vs in current.items()},
+        "values": {f"{where}.{a}": [base64.b64encode(v).decode() for v in vs] for a, vs in current.items()},
     }
     if redis is not None:
         redis.set(f"{settings.key_prefix}:backup:{request.id}", json.dumps(record))

@@ -128,7 +128,7 @@ def build_plan(
     before: dict[str, list[str]] = {}
     for _, v in in_scope:
         before.setdefault(v.location, []).append(base64.b64encode(v.raw).decode())
-    synced = user.ad is not None
+    synced = is_synced(user)
     return {
         "action": action,
         "target": user.key,
@@ -141,6 +141,16 @@ def build_plan(
         "before": before,
         "digest": plan_digest(action, user.key, changes),
     }
+
+
+def is_synced(user: UserFacts) -> bool:
+    """The recipient's certificates live in on-premises AD (an AD object, or Exchange Online / Entra
+    say it is synchronised even when this installation reads no AD): never written in Exchange Online."""
+    return (
+        user.ad is not None
+        or bool(user.exo and user.exo.is_dir_synced)
+        or bool(user.entra and user.entra.sync_enabled)
+    )
 
 
 def plan_digest(action: str, target: str, changes: list[dict[str, Any]]) -> str:
@@ -323,6 +333,8 @@ def action_summary(plan: dict[str, Any], lang: str) -> str:
     who = plan.get("primary_smtp") or plan["target"]
     action = plan["action"]
     changes = plan["changes"]
+    if plan.get("where") == "exo" and action == "clear_smime_attribute":
+        return _exo_clear_summary(plan, who, de)
     if plan.get("where") != "ad":
         return (
             f"Nichts zu ändern für {who}: nur in der Cloud, es gibt kein AD-Objekt für {action}."
@@ -368,3 +380,28 @@ def action_summary(plan: dict[str, Any], lang: str) -> str:
                 else " Afterwards no usable encryption certificate is published: enroll a new one."
             )
     return body + follows
+
+
+def _exo_clear_summary(plan: dict[str, Any], who: str, de: bool) -> str:
+    """clear_smime_attribute for a cloud-only recipient: UserSMimeCertificate in Exchange Online."""
+    n, kept = len(plan["changes"]), len(plan["keep"])
+    if not n:
+        return (
+            f"Nichts zu ändern für {who}: UserSMimeCertificate ist bereits leer."
+            if de
+            else f"Nothing to change for {who}: UserSMimeCertificate is already empty."
+        )
+    body = (
+        f"Plan für {who} (nur in der Cloud, Exchange Online): UserSMimeCertificate leeren — {n} Wert(e) "
+        f"entfernen, {kept} in UserCertificate behalten."
+        if de
+        else f"Plan for {who} (cloud-only, Exchange Online): clear UserSMimeCertificate — remove {n} value(s), "
+        f"keep {kept} in UserCertificate."
+    )
+    if not plan.get("usable_after", True):
+        body += (
+            " Danach ist kein nutzbares Verschlüsselungszertifikat veröffentlicht: bitte ein neues beantragen."
+            if de
+            else " Afterwards no usable encryption certificate is published: enroll a new one."
+        )
+    return body

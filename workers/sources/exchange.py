@@ -235,6 +235,24 @@ class ExchangeSource:
             return
         self.invoke("Set-Mailbox", params)
 
+    def set_certificates(self, identity: str, values: dict[str, list[bytes]]) -> None:
+        """Set-Mailbox -UserCertificate / -UserSMimeCertificate to exactly ``values`` (base64 on the
+        wire; ``$null`` for an empty list) for a cloud-only mailbox. Only the properties named change.
+
+        Callers compare before writing (re-read with get_mailbox). A synced recipient raises
+        ``SyncedRecipientWriteError``; an unknown one ``RecipientNotFoundError``.
+        """
+        import base64
+
+        params: dict[str, Any] = {"Identity": identity}
+        for prop, vs in values.items():
+            if prop not in CERT_PROPERTIES:
+                raise ValueError(f"{prop} is not a certificate property")
+            params[prop] = [base64.b64encode(v).decode() for v in vs] or None
+        if len(params) == 1:
+            return
+        self.invoke("Set-Mailbox", params)
+
 
 _MAIL_USER_TYPES = ("MailUser", "GuestMailUser")
 
