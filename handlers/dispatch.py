@@ -209,7 +209,12 @@ class Dispatcher:
                 "question",
                 lang,
             )
-        subject = self._resolve(intent.subject or "")
+        # upload_issuing_ca names a CA (sha256 prefix or subject CN), not a user: the worker finds it
+        subject = (
+            (intent.subject or "").strip()
+            if intent.action == "upload_issuing_ca"
+            else self._resolve(intent.subject or "")
+        )
         # Deduplicate by the platform's event id (a re-delivered message plans once), not by time
         # window: asking again must plan from the directory as it is now, not reuse an old plan.
         event = req.request_id or secrets.token_hex(8)

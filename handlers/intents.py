@@ -87,7 +87,8 @@ _p(
 _p("undo", "de", r"(?:antrag )?(?P<request>r-[\w-]+) (?:rueckgaengig machen|zuruecknehmen)")
 # -- request a remediation (helpdesk): "request set_mail_nickname for bob" ---------------
 ACTION = (
-    r"(?P<action>set[ _-]?mail[ _-]?nickname|lower[ _-]?case[ _-]?addresses|clear[ _-]?smime[ _-]?attribute)"
+    r"(?P<action>set[ _-]?mail[ _-]?nickname|lower[ _-]?case[ _-]?addresses|clear[ _-]?smime[ _-]?attribute"
+    r"|upload[ _-]?issuing[ _-]?ca)"
 )
 _p("request", "en", r"request (?:the )?(?:action )?" + ACTION + r" (?:for|on) " + NAME)
 _p("request", "de", r"beantrage " + ACTION + r" (?:fuer|bei|von) " + NAME)
@@ -201,6 +202,7 @@ COMMANDS = {
         ("explain <check id>", "explain"),
         ("history of <user>", "history"),
         ("request set_mail_nickname | lowercase_addresses | clear_smime_attribute for <user>", "request"),
+        ("request upload_issuing_ca for <CA name or sha256>", "request"),
         ("undo <request id>", "undo"),
         ("help", "help"),
     ],
@@ -275,6 +277,7 @@ def parse(text: str) -> Intent:
                 "setmailnickname": "set_mail_nickname",
                 "lowercaseaddresses": "lowercase_addresses",
                 "clearsmimeattribute": "clear_smime_attribute",
+                "uploadissuingca": "upload_issuing_ca",
             }
             if not name:
                 continue

@@ -40,11 +40,18 @@ class ApprovalRequest:
 
     @property
     def approver_role(self) -> str:
-        return APPROVER_ROLE.get(self.action, "approver")
+        return APPROVER_ROLE.get(self._rule_action, "approver")
 
     @property
     def required(self) -> int:
-        return REQUIRED_APPROVALS.get(self.action, 1)
+        return REQUIRED_APPROVALS.get(self._rule_action, 1)
+
+    @property
+    def _rule_action(self) -> str:
+        """Undoing a tenant-wide change needs the same approvals as making it."""
+        if self.action == "undo":
+            return str(self.plan.get("undoes_action") or self.action)
+        return self.action
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -88,8 +88,11 @@ def compute_answer(spec: dict[str, Any], directory: Any) -> dict[str, Any]:
             # plan_reset's answer, the bot opens the approval request when it has changes.
             from workers.remediation.plan import action_summary, plan_action
 
-            user = directory.find(spec["subject"])
-            plan = plan_action(spec["action"], user, at)
+            if spec["action"] == "upload_issuing_ca":
+                plan = _plan_issuing_ca(directory, spec["subject"], at)
+            else:
+                user = directory.find(spec["subject"])
+                plan = plan_action(spec["action"], user, at)
             texts = {lg: action_summary(plan, lg) for lg in ("en", "de")}
             return {
                 "type": "plan",
@@ -114,6 +117,16 @@ def compute_answer(spec: dict[str, Any], directory: Any) -> dict[str, Any]:
         return {"type": "text", "text": str(exc), "candidates": exc.candidates}
     finally:
         engine.close()
+
+
+def _plan_issuing_ca(directory: Any, wanted: str, at: datetime) -> dict[str, Any]:
+    """upload_issuing_ca: the CA from the tenant facts, the current SST from Get-SmimeConfig."""
+    from workers.remediation.plan import find_ca, plan_upload_issuing_ca
+
+    ca = find_ca(directory, wanted)
+    exchange = getattr(directory, "exchange", None)
+    current = exchange.get_smime_issuing_ca() if exchange is not None and ca is not None else None
+    return plan_upload_issuing_ca(ca, current, wanted, at)
 
 
 TRANSIENT_ATTEMPTS = 3

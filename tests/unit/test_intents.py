@@ -45,6 +45,11 @@ EN = [
     ("history of alice", "history", {"subject": "alice"}),
     ("approve R-AbC123", "approve", {"request_id": "R-AbC123"}),
     ("pending", "pending", {}),
+    (
+        "request upload_issuing_ca for Fabrikam Mail CA",
+        "request",
+        {"action": "upload_issuing_ca", "subject": "fabrikam mail ca"},
+    ),
 ]
 
 DE = [

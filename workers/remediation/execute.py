@@ -48,7 +48,9 @@ CERT_ATTRIBUTES = ("userCertificate", "userSMIMECertificate")
 EXO_ATTRIBUTES = ("UserCertificate", "UserSMimeCertificate")  # cloud-only recipients (Set-Mailbox)
 REMOVALS = {"prune_certificates", "reset_published", "clear_smime_attribute"}
 TEXT_ACTIONS = {"set_mail_nickname", "lowercase_addresses"}  # plans with scope "attributes"
-UNDOABLE = REMOVALS | TEXT_ACTIONS
+TENANT_ACTIONS = {"upload_issuing_ca"}  # plans with scope "smime_config" (Set-SmimeConfig)
+UNDOABLE = REMOVALS | TEXT_ACTIONS | TENANT_ACTIONS
+SST_KEY = "exo.SMIMECertificateIssuingCA"
 ATTEMPTS = 3  # quick retries inside the job when AD is unreachable
 RQ_RETRY_INTERVALS_S = [60, 300, 900]  # then RQ runs the job again later (the request waits in approved)
 
@@ -63,6 +65,12 @@ EXO_ONLY = {
     "(SMIME_DOCTOR_M365_*), which this installation does not use.",
     "de": "Nichts wurde geändert: dieser Empfänger ist nur in der Cloud; Änderungen brauchen Exchange Online "
     "(SMIME_DOCTOR_M365_*), das diese Installation nicht nutzt.",
+}
+TENANT_EXO_ONLY = {
+    "en": "Nothing was changed: SMIMECertificateIssuingCA lives in Exchange Online (SMIME_DOCTOR_M365_*), "
+    "which this installation does not use.",
+    "de": "Nichts wurde geändert: SMIMECertificateIssuingCA liegt in Exchange Online (SMIME_DOCTOR_M365_*), "
+    "das diese Installation nicht nutzt.",
 }
 FRESH = {
     "en": "Please ask again for a fresh request.",
@@ -159,6 +167,8 @@ def undo_plan(done: ApprovalRequest) -> dict[str, Any]:
         raise ValueError(f"{done.id} is {done.state} ({done.action}); only a done clean-up can be undone")
     if done.plan.get("scope") == "attributes":
         return _undo_text_plan(done)
+    if done.plan.get("scope") == "smime_config":
+        return _undo_sst_plan(done)
     _, removed, after = expected_states(done)
     where = _where(done)
     restore = {f"{where}.{a}": [base64.b64encode(v).decode() for v in vs] for a, vs in removed.items() if vs}
@@ -174,6 +184,7 @@ def undo_plan(done: ApprovalRequest) -> dict[str, Any]:
     return {
         "action": "undo",
         "undo_of": done.id,
+        "undoes_action": done.action,  # an undo is approved like what it undoes
         "target": done.plan.get("target", done.target),
         "target_display": done.plan.get("target_display"),
         "primary_smtp": done.plan.get("primary_smtp"),
@@ -183,6 +194,25 @@ def undo_plan(done: ApprovalRequest) -> dict[str, Any]:
         "keep": [],
         "before": before,
         "restore": restore,
+        "digest": hashlib.sha256(basis.encode()).hexdigest()[:16],
+        "usable_after": True,
+    }
+
+
+def _undo_sst_plan(done: ApprovalRequest) -> dict[str, Any]:
+    """Undo of upload_issuing_ca: the approved SST must still be there; the previous SST comes back."""
+    changes = [{**c, "reason": f"restore (undo of {done.id})"} for c in done.plan.get("changes", [])]
+    basis = "undo|" + done.target + "|" + "|".join(sorted(f"{c['attribute']}:{c['sha256']}" for c in changes))
+    return {
+        **{k: done.plan.get(k) for k in ("scope", "target", "target_display", "primary_smtp", "dn", "where")},
+        "action": "undo",
+        "undo_of": done.id,
+        "undoes_action": done.action,  # an undo is approved like what it undoes
+        "undo_of_action": done.action,
+        "changes": changes,
+        "keep": [],
+        "before": done.plan.get("after", {}),
+        "after": done.plan.get("before", {}),
         "digest": hashlib.sha256(basis.encode()).hexdigest()[:16],
         "usable_after": True,
     }
@@ -206,6 +236,7 @@ def _undo_text_plan(done: ApprovalRequest) -> dict[str, Any]:
         "action": "undo",
         "scope": "attributes",
         "undo_of": done.id,
+        "undoes_action": done.action,  # an undo is approved like what it undoes
         "undo_of_action": done.action,
         "target": done.plan.get("target", done.target),
         "target_display": done.plan.get("target_display"),
@@ -398,6 +429,11 @@ def _apply(
                 "de": f"Nichts wurde geändert: {request.action} kann nicht ausgeführt werden.",
             }
         )
+    if plan.get("scope") == "smime_config":
+        exchange = getattr(directory, "exchange", None)
+        if exchange is None:
+            raise Refused(TENANT_EXO_ONLY)
+        return _apply_sst(request, settings, directory, notifier, redis, exchange)
     if plan.get("where") == "exo" and plan.get("scope") != "attributes":
         exchange = getattr(directory, "exchange", None)
         if exchange is None:
@@ -592,6 +628,87 @@ def _apply_exo(
         "after": _digest(now),
         "before_sha": _digest(current if not already else before),
         "checks": checks,
+        "backup": f"{settings.key_prefix}:backup:{request.id}",
+        "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def _sst_ders(sst: bytes) -> list[str]:
+    from workers.certs.sst import read_sst
+
+    return [_sha(d) for d in read_sst(sst)] if sst else []
+
+
+def _apply_sst(
+    request: ApprovalRequest,
+    settings: Settings,
+    directory: Any,
+    notifier: Notifier,
+    redis: Any,
+    exchange: Any,
+) -> dict[str, Any]:
+    """upload_issuing_ca and its undo: re-read Get-SmimeConfig and compare the SST bytes (sha256) with
+    the plan's before-state, check the approvers, back up, Set-SmimeConfig the approved SST, re-read."""
+    plan = request.plan
+    before = b"".join(base64.b64decode(v) for v in (plan.get("before") or {}).get(SST_KEY, []))
+    after = b"".join(base64.b64decode(v) for v in (plan.get("after") or {}).get(SST_KEY, []))
+    current = exchange.get_smime_issuing_ca()
+    already = False
+    if _sha(current) != _sha(before):
+        if (
+            _sha(current) == _sha(after)
+            and request.state == "executing"
+            and _backup_exists(redis, settings, request)
+        ):
+            already = True
+        else:
+            raise Refused(
+                {
+                    "en": "Nothing was changed: SMIMECertificateIssuingCA in Exchange Online changed after the plan "
+                    "was made. " + FRESH["en"],
+                    "de": "Nichts wurde geändert: SMIMECertificateIssuingCA in Exchange Online hat sich seit dem Plan "
+                    "geändert. " + FRESH["de"],
+                },
+                before_sha=_sha(before),
+                found_sha=_sha(current),
+            )
+    _check_approvers(request, settings, directory)
+    if not already:
+        _save_backup(
+            redis, settings, notifier, request, None, {"SMIMECertificateIssuingCA": [current]}, "exo"
+        )
+        exchange.set_smime_issuing_ca(after)
+    now = exchange.get_smime_issuing_ca()
+    verified = _sha(now) == _sha(after) or _sst_ders(now) == _sst_ders(after)
+    subjects = ", ".join(str(c.get("subject")) for c in plan.get("changes", []))
+    if not verified:
+        message = {
+            "en": "The new SMIMECertificateIssuingCA was sent to Exchange Online, but re-reading it does not show "
+            "the approved store; someone else may be changing it. Please check Get-SmimeConfig.",
+            "de": "Das neue SMIMECertificateIssuingCA wurde an Exchange Online gesendet, aber das erneute Lesen zeigt "
+            "nicht den freigegebenen Speicher; bitte Get-SmimeConfig prüfen.",
+        }
+    elif request.action == "undo":
+        message = {
+            "en": f"Done: restored the previous SMIMECertificateIssuingCA in Exchange Online (undo of {plan.get('undo_of')}).",
+            "de": f"Erledigt: das vorherige SMIMECertificateIssuingCA in Exchange Online wiederhergestellt (Rücknahme von {plan.get('undo_of')}).",
+        }
+    else:
+        message = {
+            "en": f"Done: added {subjects} to SMIMECertificateIssuingCA in Exchange Online; the previous store is "
+            f"saved (say 'undo {request.id}' to put it back).",
+            "de": f"Erledigt: {subjects} zu SMIMECertificateIssuingCA in Exchange Online hinzugefügt; der vorherige "
+            f"Speicher ist gesichert ('rückgängig {request.id}' stellt ihn wieder her).",
+        }
+    return {
+        "ok": verified,
+        "verified": verified,
+        "message": message,
+        "changed": len(plan.get("changes", [])),
+        "already_applied": already,
+        "where": "exo-tenant",
+        "after_sha": _sha(now),
+        "before_sha": _sha(before if already else current),
         "backup": f"{settings.key_prefix}:backup:{request.id}",
         "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }

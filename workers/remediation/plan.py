@@ -197,7 +197,7 @@ def plan_summary(plan: dict[str, Any], lang: str) -> str:
 # -- the requestable single-purpose actions ("request <action> for <user>") -------------------
 
 TEXT_ACTIONS = ("set_mail_nickname", "lowercase_addresses")
-REQUESTABLE = ("set_mail_nickname", "lowercase_addresses", "clear_smime_attribute")
+REQUESTABLE = ("set_mail_nickname", "lowercase_addresses", "clear_smime_attribute", "upload_issuing_ca")
 
 
 def plan_action(action: str, user: UserFacts, now: datetime) -> dict[str, Any]:
@@ -333,6 +333,8 @@ def action_summary(plan: dict[str, Any], lang: str) -> str:
     who = plan.get("primary_smtp") or plan["target"]
     action = plan["action"]
     changes = plan["changes"]
+    if action == "upload_issuing_ca":
+        return _issuing_ca_summary(plan, de)
     if plan.get("where") == "exo" and action == "clear_smime_attribute":
         return _exo_clear_summary(plan, who, de)
     if plan.get("where") != "ad":
@@ -405,3 +407,128 @@ def _exo_clear_summary(plan: dict[str, Any], who: str, de: bool) -> str:
             else " Afterwards no usable encryption certificate is published: enroll a new one."
         )
     return body
+
+
+# -- upload_issuing_ca: a tenant-wide change of Set-SmimeConfig -SMIMECertificateIssuingCA ------
+
+TENANT = "(tenant)"
+SST_KEY = "exo.SMIMECertificateIssuingCA"
+
+
+def _matches(cert: Any, wanted: str) -> bool:
+    w = wanted.strip().lower().replace(":", "")
+    if len(w) >= 8 and all(ch in "0123456789abcdef" for ch in w) and cert.sha256.lower().startswith(w):
+        return True
+    return bool(cert.subject_cn) and cert.subject_cn.lower() == wanted.strip().lower()
+
+
+def find_ca(directory: Any, wanted: str) -> Any | None:
+    """A CA certificate the tenant facts know (AD's Certification Authorities / AIA, the trusted roots),
+    or else one carried in a published PKCS#7 blob of the directory; matched by sha256 prefix (≥ 8 hex)
+    or subject CN."""
+    tenant = directory.tenant
+    known: list[Any] = []
+    if tenant.ad_config is not None:
+        known += tenant.ad_config.ca_certificates + tenant.ad_config.aia_certificates
+    known += list(tenant.trusted_roots)
+    for cert in known:
+        if _matches(cert, wanted):
+            return cert
+    for user in directory.iter_users():
+        for value in user.values:
+            for cert in value.chain_extras if value.kind == "pkcs7" else ():
+                if _matches(cert, wanted):
+                    return cert
+    return None
+
+
+def plan_upload_issuing_ca(ca: Any, current_sst: bytes | None, wanted: str, now: datetime) -> dict[str, Any]:
+    """The current SMIMECertificateIssuingCA SST (before) plus `ca` (after, written with write_sst).
+    No change when it is already there, or (with `refusal`) when the result would hold an expired
+    certificate — Set-SmimeConfig refuses such an upload."""
+    from workers.certs.sst import read_sst, write_sst
+    from workers.certs.x509 import parse_certificate
+
+    plan: dict[str, Any] = {
+        "action": "upload_issuing_ca",
+        "scope": "smime_config",
+        "target": TENANT,
+        "target_display": "SMIMECertificateIssuingCA",
+        "primary_smtp": None,
+        "dn": None,
+        "where": "exo-tenant",
+        "requested": wanted,
+        "changes": [],
+        "keep": [],
+        "before": {},
+        "after": {},
+        "refusal": None,
+        "usable_after": True,
+    }
+    if ca is None:
+        plan["refusal"] = {
+            "en": f"unknown CA {wanted}: neither AD, the trusted roots nor a published chain has it",
+            "de": f"unbekannte CA {wanted}: weder AD, die vertrauenswürdigen Stammzertifikate noch eine veröffentlichte Kette enthalten sie",
+        }
+    elif current_sst is None:
+        plan["refusal"] = {
+            "en": "this installation does not use Exchange Online, so SMIMECertificateIssuingCA cannot be read or changed",
+            "de": "diese Installation nutzt Exchange Online nicht; SMIMECertificateIssuingCA kann weder gelesen noch geändert werden",
+        }
+    plan["digest"] = plan_digest("upload_issuing_ca", TENANT, [])
+    if plan["refusal"]:
+        return plan
+    ders = read_sst(current_sst) if current_sst else []
+    certs = [parse_certificate(d) for d in ders]
+    plan["before"] = {SST_KEY: [base64.b64encode(current_sst).decode()] if current_sst else []}
+    plan["keep"] = [_describe_cert(c) for c in certs]
+    plan["ca"] = _describe_cert(ca)
+    if any(c.sha256 == ca.sha256 for c in certs):
+        plan["after"] = dict(plan["before"])
+        return plan
+    expired = [c for c in [*certs, ca] if now >= c.not_after]
+    if expired:
+        c = expired[0]
+        plan["refusal"] = {
+            "en": f"the resulting SST would contain the expired certificate {c.subject_cn or c.subject} "
+            f"(sha256 {c.sha256[:16]}…, expired {c.not_after:%Y-%m-%d}); Set-SmimeConfig refuses such an upload",
+            "de": f"das neue SST enthielte das abgelaufene Zertifikat {c.subject_cn or c.subject} "
+            f"(sha256 {c.sha256[:16]}…, abgelaufen {c.not_after:%Y-%m-%d}); Set-SmimeConfig lehnt so ein Hochladen ab",
+        }
+        return plan
+    new = write_sst([*ders, ca.der])
+    plan["after"] = {SST_KEY: [base64.b64encode(new).decode()]}
+    plan["changes"] = [{**_describe_cert(ca), "attribute": SST_KEY, "reason": "add issuing CA"}]
+    plan["digest"] = plan_digest("upload_issuing_ca", TENANT, plan["changes"])
+    return plan
+
+
+def _describe_cert(cert: Any) -> dict[str, Any]:
+    return {
+        "attribute": SST_KEY,
+        "sha256": cert.sha256,
+        "subject": cert.subject,
+        "emails": [],
+        "not_after": cert.not_after.strftime("%Y-%m-%d"),
+    }
+
+
+def _issuing_ca_summary(plan: dict[str, Any], de: bool) -> str:
+    lang = "de" if de else "en"
+    if plan.get("refusal"):
+        return ("Nichts zu ändern: " if de else "Nothing to change: ") + plan["refusal"][lang] + "."
+    ca = plan.get("ca") or {}
+    if not plan["changes"]:
+        return (
+            f"Nichts zu ändern: {ca.get('subject')} ist bereits in SMIMECertificateIssuingCA."
+            if de
+            else f"Nothing to change: {ca.get('subject')} is already in SMIMECertificateIssuingCA."
+        )
+    n = len(plan["keep"])
+    return (
+        f"Plan für den Mandanten: {ca.get('subject')} (sha256 {str(ca.get('sha256'))[:16]}…) zu "
+        f"SMIMECertificateIssuingCA hinzufügen, {n} Zertifikat(e) bleiben; zwei Administratoren müssen freigeben."
+        if de
+        else f"Plan for the tenant: add {ca.get('subject')} (sha256 {str(ca.get('sha256'))[:16]}…) to "
+        f"SMIMECertificateIssuingCA, keeping {n} certificate(s); two admins must approve."
+    )

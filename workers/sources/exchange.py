@@ -253,6 +253,30 @@ class ExchangeSource:
             return
         self.invoke("Set-Mailbox", params)
 
+    def get_smime_issuing_ca(self) -> bytes:
+        """SMIMECertificateIssuingCA as Exchange Online has it now (SST bytes; b"" when empty), read
+        afresh with Get-SmimeConfig (the cached config is replaced)."""
+        from workers.certs.encoding import decode_bytes
+
+        found = self.invoke("Get-SmimeConfig")
+        if not found:
+            raise MalformedResponseError("Exchange Online answered Get-SmimeConfig with no object.")
+        with self._smime_lock:
+            self._smime_config = found[0]
+        raw = found[0].get("SMIMECertificateIssuingCA")
+        return b"" if raw in (None, "", []) else decode_bytes(raw)
+
+    def set_smime_issuing_ca(self, sst: bytes) -> None:
+        """Set-SmimeConfig -SMIMECertificateIssuingCA (the SST as base64; ``$null`` for an empty store).
+        Callers compare before writing (get_smime_issuing_ca)."""
+        import base64
+
+        with self._smime_lock:
+            self._smime_config = None
+        self.invoke(
+            "Set-SmimeConfig", {"SMIMECertificateIssuingCA": base64.b64encode(sst).decode() if sst else None}
+        )
+
 
 _MAIL_USER_TYPES = ("MailUser", "GuestMailUser")
 

@@ -469,6 +469,8 @@ class M365Emulator:
         )
         if name == "Get-SmimeConfig":
             return self._page(request, [copy.deepcopy(t.smime_config)], "SmimeConfig")
+        if name == "Set-SmimeConfig":
+            return self._set_smime_config(params)
         if name == "Get-OwaMailboxPolicy":
             pols = [
                 p
@@ -550,6 +552,43 @@ class M365Emulator:
             if p in CERT_PROPS:
                 recipient[p] = [] if params[p] is None else params[p]
         recipient["WhenChangedUTC"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return web.Response(status=204)
+
+    def _set_smime_config(self, params: dict[str, Any]) -> web.Response:
+        """Set-SmimeConfig -SMIMECertificateIssuingCA <base64 SST | $null>; an SST holding an expired
+        certificate is refused, as Exchange Online does."""
+        from workers.certs.sst import read_sst
+        from workers.errors import SstError
+
+        if "SMIMECertificateIssuingCA" not in params:
+            return web.Response(status=204)
+        value = params["SMIMECertificateIssuingCA"]
+        if value in (None, ""):
+            self.tenant.smime_config["SMIMECertificateIssuingCA"] = None
+            return web.Response(status=204)
+        try:
+            ders = read_sst(base64.b64decode(str(value), validate=True))
+        except (ValueError, SstError):
+            return _exo_error(
+                400,
+                "BadRequest",
+                "Cannot process argument transformation on parameter 'SMIMECertificateIssuingCA'. "
+                "The value is not a valid serialized certificate store.",
+                "System.Management.Automation.ParameterBindingArgumentTransformationException",
+            )
+        now = datetime.now(UTC)
+        for der in ders:
+            cert = x509.load_der_x509_certificate(der)
+            if cert.not_valid_after_utc <= now:
+                thumb = cert.fingerprint(hashes.SHA1()).hex().upper()  # noqa: S303 - Exchange thumbprints are SHA-1
+                return _exo_error(
+                    400,
+                    "BadRequest",
+                    f"The certificate with subject '{cert.subject.rfc4514_string()}' and thumbprint {thumb} "
+                    "has expired. Remove expired certificates from the serialized certificate store and try again.",
+                    "Microsoft.Exchange.Management.SystemConfigurationTasks.SmimeCertificateExpiredException",
+                )
+        self.tenant.smime_config["SMIMECertificateIssuingCA"] = str(value)
         return web.Response(status=204)
 
     def _page(self, request: web.Request, items: list[dict[str, Any]], entity: str) -> web.Response:
