@@ -76,6 +76,10 @@ class ThrottledError(SourceError):
     """A service kept throttling (429/503/504) beyond the retry budget."""
 
 
+class SourceUnreachableError(SourceError):
+    """A Microsoft 365 endpoint could not be reached at all (network, DNS, TLS, timeouts)."""
+
+
 class MalformedResponseError(SourceError):
     """A service answered with something that is not the documented wire format."""
 

@@ -37,6 +37,8 @@ from workers.errors import (
     AdConnectionError,
     AdWriteConflict,
     SmimeDoctorError,
+    SourceUnreachableError,
+    ThrottledError,
     TransientError,
     UserLookupError,
 )
@@ -381,7 +383,8 @@ def _execute(
 
     from workers.sources.live import SourceUnavailable
 
-    transient = (AdConnectionError, TransientError, SourceUnavailable)
+    # Unreachable or throttling sources: the request goes back to approved and is retried later.
+    transient = (AdConnectionError, TransientError, SourceUnavailable, SourceUnreachableError, ThrottledError)
     run = retry(
         retry=retry_if_exception_type(transient),
         stop=stop_after_attempt(attempts),

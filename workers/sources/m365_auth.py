@@ -25,7 +25,7 @@ import requests
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from workers.errors import AuthError, SourceError, ThrottledError
+from workers.errors import AuthError, SourceUnreachableError, ThrottledError
 
 log = logging.getLogger(__name__)
 
@@ -320,7 +320,7 @@ class M365Http:
             attempt += 1
             if attempt >= self.retry.attempts or waited + delay > self.retry.budget_s:
                 if not reachable:
-                    raise SourceError(
+                    raise SourceUnreachableError(
                         f"{self.service} could not be reached while {what}: {failure}, "
                         f"{attempt} attempt(s). Check the network path to {url.split('/')[2]}."
                     )
