@@ -459,26 +459,21 @@ def _apply(
 
     # (b) re-validate: the target, then the approvers (both before any write)
     current = _read(ad, dn)
-    already = False
-    if _digest(current) != _digest(before):
-        if (
-            _digest(current) == _digest(after)
-            and request.state == "executing"
-            and _backup_exists(redis, settings, request)
-        ):
-            already = True  # a previous run of this job wrote it and stopped before finishing
-        else:
-            who = plan.get("primary_smtp") or request.target
-            raise Refused(
-                {
-                    "en": f"Nothing was changed: {who}'s certificates in Active Directory changed after the plan was made. "
-                    + FRESH["en"],
-                    "de": f"Nichts wurde geändert: die Zertifikate von {who} im Active Directory haben sich seit dem Plan geändert. "
-                    + FRESH["de"],
-                },
-                before_digest=_digest(before),
-                found_digest=_digest(current),
-            )
+    who = plan.get("primary_smtp") or request.target
+    already = _already_applied(
+        request,
+        redis,
+        settings,
+        _digest(current),
+        _digest(before),
+        _digest(after),
+        {
+            "en": f"{who}'s certificates in Active Directory",
+            "de": f"die Zertifikate von {who} im Active Directory haben sich",
+        },
+        before_digest=_digest(before),
+        found_digest=_digest(current),
+    )
     _check_approvers(request, settings, directory)
 
     # (c) save the before-state, then (d) write
@@ -493,10 +488,9 @@ def _apply(
     # (e) verify: re-read, and re-diagnose the user
     now = _read(ad, dn)
     verified = _digest(now) == _digest(after)
-    checks = _rediagnose(directory, plan.get("primary_smtp") or request.target)
+    checks = _rediagnose(directory, who)
     n = sum(len(v) for v in values.values())
     kept = sum(len(v) for v in after.values())
-    who = plan.get("primary_smtp") or request.target
     if not verified:
         message = {
             "en": f"The change to {who} was sent to Active Directory, but re-reading it does not show the approved "
@@ -572,25 +566,20 @@ def _apply_exo(
                 "die Zertifikate müssen dort geändert werden. " + FRESH["de"],
             }
         )
-    already = False
-    if _digest(current) != _digest(before):
-        if (
-            _digest(current) == _digest(after)
-            and request.state == "executing"
-            and _backup_exists(redis, settings, request)
-        ):
-            already = True
-        else:
-            raise Refused(
-                {
-                    "en": f"Nothing was changed: {who}'s certificates in Exchange Online changed after the plan was made. "
-                    + FRESH["en"],
-                    "de": f"Nichts wurde geändert: die Zertifikate von {who} in Exchange Online haben sich seit dem Plan geändert. "
-                    + FRESH["de"],
-                },
-                before_digest=_digest(before),
-                found_digest=_digest(current),
-            )
+    already = _already_applied(
+        request,
+        redis,
+        settings,
+        _digest(current),
+        _digest(before),
+        _digest(after),
+        {
+            "en": f"{who}'s certificates in Exchange Online",
+            "de": f"die Zertifikate von {who} in Exchange Online haben sich",
+        },
+        before_digest=_digest(before),
+        found_digest=_digest(current),
+    )
     _check_approvers(request, settings, directory)
 
     if not already:
@@ -656,25 +645,20 @@ def _apply_sst(
     before = b"".join(base64.b64decode(v) for v in (plan.get("before") or {}).get(SST_KEY, []))
     after = b"".join(base64.b64decode(v) for v in (plan.get("after") or {}).get(SST_KEY, []))
     current = exchange.get_smime_issuing_ca()
-    already = False
-    if _sha(current) != _sha(before):
-        if (
-            _sha(current) == _sha(after)
-            and request.state == "executing"
-            and _backup_exists(redis, settings, request)
-        ):
-            already = True
-        else:
-            raise Refused(
-                {
-                    "en": "Nothing was changed: SMIMECertificateIssuingCA in Exchange Online changed after the plan "
-                    "was made. " + FRESH["en"],
-                    "de": "Nichts wurde geändert: SMIMECertificateIssuingCA in Exchange Online hat sich seit dem Plan "
-                    "geändert. " + FRESH["de"],
-                },
-                before_sha=_sha(before),
-                found_sha=_sha(current),
-            )
+    already = _already_applied(
+        request,
+        redis,
+        settings,
+        _sha(current),
+        _sha(before),
+        _sha(after),
+        {
+            "en": "SMIMECertificateIssuingCA in Exchange Online",
+            "de": "SMIMECertificateIssuingCA in Exchange Online hat sich",
+        },
+        before_sha=_sha(before),
+        found_sha=_sha(current),
+    )
     _check_approvers(request, settings, directory)
     if not already:
         _save_backup(
@@ -743,21 +727,20 @@ def _apply_text(
     attrs = sorted(before)
     who = plan.get("primary_smtp") or request.target
     current = _read_text(ad, dn, attrs)
-    already = False
-    if current != before:
-        if current == after and request.state == "executing" and _backup_exists(redis, settings, request):
-            already = True  # a previous run of this job wrote it and stopped before finishing
-        else:
-            raise Refused(
-                {
-                    "en": f"Nothing was changed: {who}'s {', '.join(attrs)} in Active Directory changed after the "
-                    "plan was made. " + FRESH["en"],
-                    "de": f"Nichts wurde geändert: {', '.join(attrs)} von {who} im Active Directory hat sich seit "
-                    "dem Plan geändert. " + FRESH["de"],
-                },
-                before_values=before,
-                found_values=current,
-            )
+    already = _already_applied(
+        request,
+        redis,
+        settings,
+        current,
+        before,
+        after,
+        {
+            "en": f"{who}'s {', '.join(attrs)} in Active Directory",
+            "de": f"{', '.join(attrs)} von {who} im Active Directory hat sich",
+        },
+        before_values=before,
+        found_values=current,
+    )
     _check_approvers(request, settings, directory)
 
     if not already:
@@ -817,6 +800,32 @@ def _apply_text(
 def _read(ad: Any, dn: str) -> dict[str, list[bytes]]:
     _, found = ad.read(dn, list(CERT_ATTRIBUTES))
     return {a: list(found.get(a.lower(), [])) for a in CERT_ATTRIBUTES}
+
+
+def _already_applied(
+    request: ApprovalRequest,
+    redis: Any,
+    settings: Settings,
+    current: Any,
+    before: Any,
+    after: Any,
+    what: dict[str, str],
+    **evidence: Any,
+) -> bool:
+    """Compare-before-write, shared by every execution path. False: the target still holds the
+    approved before-state (write now). True: a previous run of this job already wrote the approved
+    after-state and stopped before finishing (resume without writing). Anything else: Refused."""
+    if current == before:
+        return False
+    if current == after and request.state == "executing" and _backup_exists(redis, settings, request):
+        return True
+    raise Refused(
+        {
+            "en": f"Nothing was changed: {what['en']} changed after the plan was made. " + FRESH["en"],
+            "de": f"Nichts wurde geändert: {what['de']} seit dem Plan geändert. " + FRESH["de"],
+        },
+        **evidence,
+    )
 
 
 def _check_approvers(request: ApprovalRequest, settings: Settings, directory: Any) -> None:
