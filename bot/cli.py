@@ -7,6 +7,7 @@ Exit codes: 0 no failing finding, 1 at least one `fail`, 2 the input could not b
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import html
 import json
@@ -19,7 +20,7 @@ from typing import IO, Any
 from rich.console import Console
 
 from workers.errors import InputError, SmimeDoctorError
-from workers.report import AuditSummary
+from workers.report import AuditSummary, Report
 from workers.sources.parsing import parse_time
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT = 0, 1, 2
@@ -423,26 +424,42 @@ def catalogue_markdown() -> str:
 def cmd_audit(args: argparse.Namespace, snapshot: Any, at: datetime) -> int:
     engine = _engine(snapshot, at, args)
     tenant = [f.to_json() for f in engine.tenant_findings()]
-    out: IO[str] = open(args.out, "w", encoding="utf-8", newline="") if args.out else sys.stdout  # noqa: SIM115
     summary = _Summary()
     try:
         if args.format in ("json", "jsonl"):
+            # JSON is written as UTF-8 bytes straight from orjson (no str round trip)
             workers = _audit_workers(args, snapshot)
             if workers > 1:
                 lines = _parallel_lines(snapshot, engine, workers)
             else:
-                lines = (_serialized(r.to_json()) for r in engine.audit(_progress(snapshot, args)))
-            (_audit_json if args.format == "json" else _audit_jsonl)(out, lines, tenant, summary, at, args)
+                lines = (_serialized(r) for r in engine.audit(_progress(snapshot, args)))
+            with _binary_out(args.out) as bout:
+                (_audit_json if args.format == "json" else _audit_jsonl)(bout, lines, tenant, summary, at)
         else:
             reports = (r.to_json() for r in engine.audit(_progress(snapshot, args)))
             writer = {"csv": _audit_csv, "html": _audit_html, "text": _audit_text}[args.format]
-            writer(out, reports, tenant, summary, at, args)
+            out: IO[str] = open(args.out, "w", encoding="utf-8", newline="") if args.out else sys.stdout  # noqa: SIM115
+            try:
+                writer(out, reports, tenant, summary, at, args)
+            finally:
+                if args.out:
+                    out.close()
     finally:
         engine.close()
-        if args.out:
-            out.close()
     failed = summary.verdicts.get("fail", 0) > 0 or any(f["status"] == "fail" for f in tenant)
     return EXIT_FAIL if failed else EXIT_OK
+
+
+@contextlib.contextmanager
+def _binary_out(path: str | None) -> Iterator[IO[bytes]]:
+    """The --out file opened for bytes, or standard output's byte stream."""
+    if path:
+        with open(path, "wb") as fh:
+            yield fh
+        return
+    sys.stdout.flush()
+    yield sys.stdout.buffer
+    sys.stdout.buffer.flush()
 
 
 # -- parallel audit (json/jsonl) ---------------------------------------------------------
@@ -456,8 +473,8 @@ PARALLEL_MIN_USERS = 2000
 _CHUNK = 200
 _WORKER_STATE: tuple[Any, Any] | None = None  # (snapshot, engine) in a worker
 
-# (JSON text of one report, the part of it the summary needs)
-_Line = tuple[str, tuple[str, list[str], dict[str, str] | None]]
+# (JSON of one report as UTF-8, the part of it the summary needs)
+_Line = tuple[bytes, tuple[str, list[str], dict[str, str] | None]]
 
 
 def _audit_workers(args: argparse.Namespace, snapshot: Any) -> int:
@@ -475,8 +492,8 @@ def _audit_workers(args: argparse.Namespace, snapshot: Any) -> int:
     return max(1, min(count, 8))
 
 
-def _serialized(report: dict[str, Any]) -> _Line:
-    return json.dumps(report, ensure_ascii=False), _Summary.parts(report)
+def _serialized(report: Report) -> _Line:
+    return report.to_json_bytes(), _Summary.parts(report)
 
 
 def _worker_init() -> None:
@@ -487,9 +504,7 @@ def _worker_init() -> None:
 def _audit_chunk(entries: list[Any]) -> list[_Line]:
     assert _WORKER_STATE is not None
     snapshot, engine = _WORKER_STATE
-    return [
-        _serialized(engine.diagnose(snapshot.facts_of(e), include_tenant=False).to_json()) for e in entries
-    ]
+    return [_serialized(engine.diagnose(snapshot.facts_of(e), include_tenant=False)) for e in entries]
 
 
 def _parallel_lines(snapshot: Any, engine: Any, workers: int) -> Iterator[_Line]:
@@ -540,12 +555,11 @@ _Summary = AuditSummary  # the name the audit writers use
 
 
 def _audit_json(
-    out: IO[str],
+    out: IO[bytes],
     lines: Iterator[_Line],
     tenant: list[dict[str, Any]],
     summary: _Summary,
     at: datetime,
-    args: argparse.Namespace,
 ) -> None:
     """One JSON object with a `reports` array, written incrementally so memory stays flat."""
     head = {
@@ -554,36 +568,37 @@ def _audit_json(
         "evaluated_at": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "tenant": {"findings": tenant},
     }
-    out.write(json.dumps(head, ensure_ascii=False)[:-1] + ', "reports": [\n')
-    for i, (text, parts) in enumerate(lines):
+    out.write(_json_bytes(head)[:-1] + b', "reports": [\n')
+    for i, (data, parts) in enumerate(lines):
         summary.add_parts(*parts)
-        out.write((",\n" if i else "") + text)
-    out.write('\n], "summary": ' + json.dumps(summary.to_json(), ensure_ascii=False) + "}\n")
+        if i:
+            out.write(b",\n")
+        out.write(data)
+    out.write(b'\n], "summary": ' + _json_bytes(summary.to_json()) + b"}\n")
 
 
 def _audit_jsonl(
-    out: IO[str],
+    out: IO[bytes],
     lines: Iterator[_Line],
     tenant: list[dict[str, Any]],
     summary: _Summary,
     at: datetime,
-    args: argparse.Namespace,
 ) -> None:
-    out.write(
-        json.dumps(
-            {
-                "schema": 1,
-                "kind": "tenant",
-                "evaluated_at": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "findings": tenant,
-            },
-            ensure_ascii=False,
-        )
-        + "\n"
-    )
-    for text, parts in lines:
+    head = {
+        "schema": 1,
+        "kind": "tenant",
+        "evaluated_at": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "findings": tenant,
+    }
+    out.write(_json_bytes(head) + b"\n")
+    for data, parts in lines:
         summary.add_parts(*parts)
-        out.write(text + "\n")
+        out.write(data)
+        out.write(b"\n")
+
+
+def _json_bytes(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False).encode("utf-8")
 
 
 CSV_FIELDS = [

@@ -111,6 +111,7 @@ class Engine:
                     Finding(
                         spec.id,
                         "error",
+                        None,
                         "Check failed",
                         f"{type(exc).__name__}: {exc}",
                         "Report this to the smime-doctor maintainers.",

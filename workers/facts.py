@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from workers.certs.pkcs7 import DefaultCertMarker, looks_like_pkcs7, parse_pkcs7
@@ -164,7 +165,9 @@ class UserFacts:
     external_address: str | None = None
 
     # -- addresses ------------------------------------------------------------------
-    @property
+    # Computed once: a source fills ad/exo/entra when it builds the facts, and checks ask
+    # for these dozens of times per user.
+    @cached_property
     def primary_smtp(self) -> str | None:
         for source in (
             self.ad.proxy_addresses if self.ad else [],
@@ -181,7 +184,7 @@ class UserFacts:
             return self.entra.mail
         return self.external_address
 
-    @property
+    @cached_property
     def addresses(self) -> list[str]:
         """U in CHECKS.md: primary SMTP, secondary smtp: values, AD mail (original case)."""
         out: list[str] = []

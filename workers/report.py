@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 STATUSES = ("pass", "info", "warn", "fail", "skip", "error")
 _RANK = {"pass": 0, "info": 1, "warn": 2, "fail": 3}
@@ -13,12 +16,13 @@ _RANK = {"pass": 0, "info": 1, "warn": 2, "fail": 3}
 
 @dataclass(frozen=True)
 class Finding:
+    # Field order is the contract's key order: orjson writes a Finding as these fields.
     check: str
     status: str
+    certificate: str | None
     title: str
     detail: str
     remedy: str
-    certificate: str | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -65,6 +69,17 @@ class Report:
         return verdict_of(self.findings)
 
     def to_json(self) -> dict[str, Any]:
+        return self._shape([f.to_json() for f in self.findings])
+
+    def to_json_bytes(self) -> bytes:
+        """``json.dumps(self.to_json())`` as compact UTF-8, several times faster (an audit
+        writes a report per user): orjson writes the Finding dataclasses directly."""
+        try:
+            return orjson.dumps(self._shape(self.findings))
+        except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits in some evidence
+            return json.dumps(self.to_json(), ensure_ascii=False, separators=(",", ":")).encode()
+
+    def _shape(self, findings: list[Any]) -> dict[str, Any]:
         return {
             "schema": self.schema,
             "kind": self.kind,
@@ -73,7 +88,7 @@ class Report:
             "sender": self.sender,
             "verdict": self.verdict,
             "headline": self.headline,
-            "findings": [f.to_json() for f in self.findings],
+            "findings": findings,
             "certificates": self.certificates,
             "outlook_choice": self.outlook_choice,
         }
@@ -93,8 +108,10 @@ class AuditSummary:
         return report
 
     @staticmethod
-    def parts(report: dict[str, Any]) -> tuple[str, list[str], dict[str, str] | None]:
+    def parts(report: dict[str, Any] | Report) -> tuple[str, list[str], dict[str, str] | None]:
         """What the summary takes from one report (small, so worker processes can send it)."""
+        if isinstance(report, Report):
+            report = report._shape([{"check": f.check, "status": f.status} for f in report.findings])
         checks = list({f["check"] for f in report["findings"] if f["status"] in ("fail", "warn")})
         worst = None
         if report["verdict"] == "fail":

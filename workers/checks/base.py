@@ -105,7 +105,7 @@ def make_finder(texts: Texts) -> Callable[..., Finding]:
     ) -> Finding:
         title, detail, remedy = say(texts, check_id, key, ctx.lang, **params)
         sha = certificate.sha256 if isinstance(certificate, CertInfo) else certificate
-        return Finding(check_id, status, title, detail, remedy, sha, evidence or {})
+        return Finding(check_id, status, sha, title, detail, remedy, evidence or {})
 
     return finding
 
@@ -155,12 +155,12 @@ def skip(ctx: Context, check_id: str, missing: str) -> Finding:
         if file in missing and source in ctx.tenant.source_errors:
             return error(ctx, check_id, source, ctx.tenant.source_errors[source])
     title, detail, remedy = say({check_id: COMMON}, check_id, "skip", ctx.lang, missing=missing)
-    return Finding(check_id, "skip", title, detail, remedy, None, {"missing": missing})
+    return Finding(check_id, "skip", None, title, detail, remedy, {"missing": missing})
 
 
 def error(ctx: Context, check_id: str, source: str, reason: str) -> Finding:
     title, detail, remedy = say({check_id: COMMON}, check_id, "error", ctx.lang, source=source, reason=reason)
-    return Finding(check_id, "error", title, detail, remedy, None, {"source": source})
+    return Finding(check_id, "error", None, title, detail, remedy, {"source": source})
 
 
 def date(dt: datetime | None) -> str:

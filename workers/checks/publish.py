@@ -81,8 +81,21 @@ def outlook_choice(
 
 
 def choice_for(user: UserFacts, now: datetime) -> OutlookChoice:
+    """Outlook's pick for this user; kept on the user (a check and the report both ask) while
+    its values are the same objects and ``now`` is the same instant."""
+    values = tuple(user.values)
+    cached = user.__dict__.get("_outlook_choice")
+    if (
+        cached is not None
+        and cached[0] == now
+        and len(cached[1]) == len(values)
+        and all(a is b for a, b in zip(cached[1], values, strict=True))
+    ):
+        return cached[2]
     smime_loc, user_loc = attributes_for(user)
-    return outlook_choice(user.values, smime_loc, user_loc, now)
+    choice = outlook_choice(user.values, smime_loc, user_loc, now)
+    user.__dict__["_outlook_choice"] = (now, values, choice)
+    return choice
 
 
 def address_ok(cert: CertInfo, user: UserFacts) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
+from functools import lru_cache
 from urllib.parse import urlparse
 
 from workers.certs.x509 import OID_ANY_EKU, OID_EMAIL_PROTECTION, CertInfo
@@ -228,6 +229,7 @@ def revocation(user: UserFacts, ctx: Context) -> Iterator[Finding]:
             yield F(ctx, "trust.revocation", "pass", "ok", cert, ev)
 
 
+@lru_cache(maxsize=1024)  # a tenant's certificates name a handful of URLs
 def _internal(url: str) -> bool:
     parsed = urlparse(url)
     if parsed.scheme.lower() not in ("http", "https"):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import multiprocessing
+import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +42,7 @@ FILES = {
     "meta": "snapshot.json",
 }
 GRACE_MINUTES_EXTRA = 30
+PARALLEL_LOAD_MIN_BYTES = 16 * 2**20  # below this a second process costs more than it saves
 _T = TypeVar("_T")
 Record = tuple[str, dict[str, list[bytes]]]  # (dn, {lower-case attribute: values}) as iter_ldif yields
 
@@ -140,10 +143,41 @@ class Snapshot:
 
     # -- users ----------------------------------------------------------------------
     def _load_users(self) -> None:
+        extra = self._extra_ad_attrs()
+        ad: Iterable[tuple[AdUser, list[tuple[str, bytes]]]]
         ad_records = parsing.iter_ldif(self.path / FILES["ad"]) if "ad" in self.available else iter(())
-        self._match_users(
-            ad_records, self._converted("exo", _exo_item), self._converted("entra", parsing.entra_from_json)
-        )
+        if self._load_in_parallel():
+            # The cloud exports and the AD export are independent until matching: read the
+            # JSON files in a forked process while this one reads the LDIF.
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+                cloud = pool.submit(self._load_cloud)
+                ad = list(_ad_items(ad_records, extra))
+                exo, entra = cloud.result()
+        else:
+            exo, entra = self._load_cloud()
+            ad = _ad_items(ad_records, extra)
+        self._match_users(ad, exo, entra)
+
+    def _load_cloud(
+        self,
+    ) -> tuple[list[tuple[ExoRecipient, list[tuple[str, bytes | EncodingError]]]], list[EntraUser]]:
+        return self._converted("exo", _exo_item), self._converted("entra", parsing.entra_from_json)
+
+    def _load_in_parallel(self) -> bool:
+        """Worth a second process: large exports on both sides, and fork available."""
+        if not {"ad", "exo"} <= self.available or "fork" not in multiprocessing.get_all_start_methods():
+            return False
+        if os.environ.get("SMIME_DOCTOR_WORKERS") == "1" or (os.cpu_count() or 1) < 2:
+            return False
+        sizes = [(self.path / FILES[n]).stat().st_size for n in ("ad", "exo")]
+        return min(sizes) >= PARALLEL_LOAD_MIN_BYTES
+
+    def _extra_ad_attrs(self) -> set[str]:
+        """AD attributes kept besides the usual ones: the sync scope's attribute."""
+        scope_attr = str((self.tenant.sync_scope or {}).get("attribute", "")).lower()
+        return {scope_attr} if scope_attr else set()
 
     @classmethod
     def from_records(
@@ -163,12 +197,16 @@ class Snapshot:
         self.entries = {}
         self._names = {}
         self._display = {}
-        self._match_users(ad, [_exo_item(r) for r in exo], [parsing.entra_from_json(r) for r in entra])
+        self._match_users(
+            _ad_items(ad, self._extra_ad_attrs()),
+            [_exo_item(r) for r in exo],
+            [parsing.entra_from_json(r) for r in entra],
+        )
         return self
 
     def _match_users(
         self,
-        ad_records: Iterable[Record],
+        ad_items: Iterable[tuple[AdUser, list[tuple[str, bytes]]]],
         exo_items: list[tuple[ExoRecipient, list[tuple[str, bytes | EncodingError]]]],
         entra_records: list[EntraUser],
     ) -> None:
@@ -180,12 +218,9 @@ class Snapshot:
             exo_by.add(rec, [rec.external_id, rec.upn, rec.primary_smtp, *_smtp(rec.email_addresses)])
         used_exo: set[int] = set()
         used_entra: set[int] = set()
-        scope_attr = str((self.tenant.sync_scope or {}).get("attribute", "")).lower()
-        extra = {scope_attr} if scope_attr else set()
         # AD entries first: they own the certificates the others copy.
-        for dn, attrs in ad_records:
-            ad = parsing.ad_user_from_ldif(dn, attrs, extra)
-            entry = _Entry(key=self._unique_key(ad.sam or dn), ad=ad, ad_values=parsing.ad_cert_values(attrs))
+        for ad, ad_values in ad_items:
+            entry = _Entry(key=self._unique_key(ad.sam or ad.dn), ad=ad, ad_values=ad_values)
             addrs = [ad.mail, *_smtp(ad.proxy_addresses)]
             entra = entra_by.first(used_entra, [ad.object_guid_b64], addrs, [ad.upn])
             if entra is not None:
@@ -418,6 +453,12 @@ def _shared_bytes(
         return exo_values
     ad = {raw: raw for _, raw in ad_values}
     return [(loc, ad.get(raw, raw) if isinstance(raw, bytes) else raw) for loc, raw in exo_values]
+
+
+def _ad_items(records: Iterable[Record], extra: set[str]) -> Iterator[tuple[AdUser, list[tuple[str, bytes]]]]:
+    """An AD user and its certificate values per LDIF record (the attribute dict is dropped)."""
+    for dn, attrs in records:
+        yield parsing.ad_user_from_ldif(dn, attrs, extra), parsing.ad_cert_values(attrs)
 
 
 def _exo_item(record: dict[str, Any]) -> tuple[ExoRecipient, list[tuple[str, bytes | EncodingError]]]:
