@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import gc
 import html
 import json
 import os
@@ -425,6 +426,10 @@ def cmd_audit(args: argparse.Namespace, snapshot: Any, at: datetime) -> int:
     engine = _engine(snapshot, at, args)
     tenant = [f.to_json() for f in engine.tenant_findings()]
     summary = _Summary()
+    # The loaded snapshot lives until exit: keep the cyclic collector from scanning it again
+    # and again while users are audited (and, in forked workers, from touching — and so
+    # copying — the pages they inherited).
+    gc.freeze()
     try:
         if args.format in ("json", "jsonl"):
             # JSON is written as UTF-8 bytes straight from orjson (no str round trip)
@@ -508,14 +513,12 @@ def _audit_chunk(entries: list[Any]) -> list[_Line]:
 
 
 def _parallel_lines(snapshot: Any, engine: Any, workers: int) -> Iterator[_Line]:
-    import gc
     import multiprocessing
 
     global _WORKER_STATE
     entries = list(snapshot.entries.values())
     chunks = (entries[i : i + _CHUNK] for i in range(0, len(entries), _CHUNK))
     _WORKER_STATE = (snapshot, engine)
-    gc.freeze()  # keep the collector from touching (and so copying) the inherited objects
     progress = None
     if sys.stderr.isatty():
         from rich.progress import Progress
@@ -531,7 +534,6 @@ def _parallel_lines(snapshot: Any, engine: Any, workers: int) -> Iterator[_Line]
                     progress.advance(task, len(lines))
     finally:
         _WORKER_STATE = None
-        gc.unfreeze()
         if progress is not None:
             progress.stop()
 

@@ -70,24 +70,25 @@ class _Defaults(dict[str, Any]):
         return "{" + key + "}"
 
 
-# Sentences without parameters come out the same every time (most "pass" findings), so
-# an audit formats each once. Keyed by the sentence tuple itself, which the entry keeps.
-_PLAIN: dict[int, tuple[tuple[str, str, str], tuple[str, str, str]]] = {}
+# Sentences without placeholders come out the same every time (most "pass" findings), so
+# they are returned as they are, without formatting. Keyed by the sentence tuple's id; the
+# entry keeps the tuple itself, so the id cannot be reused while it is in the cache.
+_PLAIN: dict[int, tuple[tuple[str, str, str], bool]] = {}
 
 
 def say(texts: Texts, check_id: str, key: str, lang: str, /, **params: Any) -> tuple[str, str, str]:
     entry = texts[check_id][key]
     sentences = entry.get(lang) or entry["en"]
-    if not params:
-        found = _PLAIN.get(id(sentences))
-        if found is not None and found[0] is sentences:
-            return found[1]
+    known = _PLAIN.get(id(sentences))
+    if known is None or known[0] is not sentences:
+        known = (sentences, not any("{" in part or "}" in part for part in sentences))
+        if len(_PLAIN) < 10_000:
+            _PLAIN[id(sentences)] = known
+    if known[1]:
+        return sentences
     title, detail, remedy = sentences
     values = _Defaults(params)
-    out = title.format_map(values), detail.format_map(values), remedy.format_map(values)
-    if not params and len(_PLAIN) < 10_000:
-        _PLAIN[id(sentences)] = (sentences, out)
-    return out
+    return title.format_map(values), detail.format_map(values), remedy.format_map(values)
 
 
 def make_finder(texts: Texts) -> Callable[..., Finding]:

@@ -35,15 +35,11 @@ def distinct_certs(user: UserFacts) -> list[tuple[CertInfo, list[str]]]:
     """Each end-entity certificate once, with every location it is published in.
 
     About twenty checks ask this of the same user, so the answer is kept on the user for
-    as long as its values are the same (immutable) objects.
+    as long as its values are the same (immutable, or equal) objects.
     """
     values = tuple(user.values)
     cached = user.__dict__.get("_distinct_certs")
-    if (
-        cached is not None
-        and len(cached[0]) == len(values)
-        and all(a is b for a, b in zip(cached[0], values, strict=True))
-    ):
+    if cached is not None and cached[0] == values:  # the same objects compare at C speed
         return list(cached[1])
     seen: dict[str, tuple[CertInfo, list[str]]] = {}
     for value, cert in user.certificates():

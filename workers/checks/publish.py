@@ -85,12 +85,7 @@ def choice_for(user: UserFacts, now: datetime) -> OutlookChoice:
     its values are the same objects and ``now`` is the same instant."""
     values = tuple(user.values)
     cached = user.__dict__.get("_outlook_choice")
-    if (
-        cached is not None
-        and cached[0] == now
-        and len(cached[1]) == len(values)
-        and all(a is b for a, b in zip(cached[1], values, strict=True))
-    ):
+    if cached is not None and cached[0] == now and cached[1] == values:
         return cached[2]
     smime_loc, user_loc = attributes_for(user)
     choice = outlook_choice(user.values, smime_loc, user_loc, now)
