@@ -1,0 +1,60 @@
+"""Loading a snapshot with the cloud exports read in a second process gives the same users.
+
+Large snapshots (both exports over PARALLEL_LOAD_MIN_BYTES) read exo-recipients.json and
+entra-users.json in a forked process while the LDIF is read; the demo tenant is small, so
+the threshold is lowered here to exercise that path on it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from workers.demo_tenant import DATA_DIR
+from workers.errors import JsonExportError
+from workers.sources import snapshot as snapshot_module
+from workers.sources.snapshot import Snapshot
+
+
+def _load(path: Path, parallel: bool, monkeypatch: pytest.MonkeyPatch) -> Snapshot:
+    monkeypatch.setattr(snapshot_module, "PARALLEL_LOAD_MIN_BYTES", 0 if parallel else 2**62)
+    monkeypatch.setattr(snapshot_module.os, "cpu_count", lambda: 2)
+    monkeypatch.delenv("SMIME_DOCTOR_WORKERS", raising=False)
+    snap = Snapshot(path)
+    assert snap._load_in_parallel() is parallel
+    return snap
+
+
+def test_parallel_load_matches_serial_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    serial = _load(DATA_DIR, False, monkeypatch)
+    parallel = _load(DATA_DIR, True, monkeypatch)
+    assert list(parallel.entries) == list(serial.entries)
+    for key, entry in serial.entries.items():
+        other = parallel.entries[key]
+        assert (other.ad, other.exo, other.entra) == (entry.ad, entry.exo, entry.entra), key
+        assert [(loc, str(v)) for loc, v in other.exo_values] == [
+            (loc, str(v)) for loc, v in entry.exo_values
+        ]
+        assert other.ad_values == entry.ad_values
+    assert parallel.tenant.cert_owners == serial.tenant.cert_owners
+    assert parallel.tenant.sync_flow == serial.tenant.sync_flow
+    assert parallel._names == serial._names
+    # and the diagnosis a user gets is the same
+    assert parallel.find("no.nickname") == serial.find("no.nickname")
+
+
+def test_parallel_load_reports_a_broken_export_like_a_serial_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = tmp_path / "snap"
+    shutil.copytree(DATA_DIR, broken)
+    (broken / "exo-recipients.json").write_text('{"value": [ {"Identity": "x", ')
+    messages = []
+    for parallel in (False, True):
+        with pytest.raises(JsonExportError) as err:
+            _load(broken, parallel, monkeypatch)
+        messages.append(str(err.value))
+    assert messages[0] == messages[1]
+    assert "exo-recipients.json is not valid JSON" in messages[0]
