@@ -16,12 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
-import ldif
-
 from workers.certs.encoding import decode_byte_list
 from workers.certs.x509 import CertInfo, parse_certificate
 from workers.errors import EncodingError, InputError, JsonExportError, LdifError
 from workers.facts import AdConfig, AdUser, CertTemplate, EntraUser, ExoRecipient
+from workers.sources.ldif_fast import LdifReader
 
 _T = TypeVar("_T")
 _DOTNET_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$", re.ASCII)
@@ -88,22 +87,17 @@ def _to_utf8_stream(stream: BinaryIO) -> BinaryIO:
 
 
 def iter_ldif(path: Path) -> Iterator[tuple[str, dict[str, list[bytes]]]]:
-    """Stream (dn, {lower-case attribute: [bytes]}) records; `;binary` suffixes dropped."""
-    parser: ldif.LDIFParser | None = None
+    """Stream (dn, {lower-case attribute: [bytes]}) records; `;binary` suffixes dropped.
+
+    Plain LDIF is read by `ldif_fast`; anything else in a record, and every error, is the
+    ``ldif`` package's (``LDIFParser(stream, encoding=None, strict=True)``).
+    """
+    parser: LdifReader | None = None
     try:
         with path.open("rb") as raw:
             stream = _to_utf8_stream(raw)
-            parser = ldif.LDIFParser(stream, encoding=None, strict=True)
-            for dn, entry in parser.parse():
-                if not dn:
-                    continue
-                attrs: dict[str, list[bytes]] = {}
-                for name, values in entry.items():
-                    key = name.split(";", 1)[0].lower()
-                    attrs.setdefault(key, []).extend(
-                        v if isinstance(v, bytes) else str(v).encode() for v in values
-                    )
-                yield dn, attrs
+            parser = LdifReader(stream)
+            yield from parser.parse()
     except OSError as exc:
         raise LdifError(f"cannot read {path.name}: {exc.strerror or exc}") from None
     except LdifError:
