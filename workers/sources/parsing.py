@@ -349,9 +349,14 @@ class _CaseInsensitive(dict[str, Any]):
     def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
         return super().get(key.lower(), default)
 
+    @classmethod
+    def of(cls, record: dict[str, Any]) -> _CaseInsensitive:
+        """The record itself when it already is one (a record is converted by two readers)."""
+        return record if isinstance(record, cls) else cls(record)
+
 
 def exo_from_json(record: dict[str, Any]) -> ExoRecipient:
-    record = _CaseInsensitive(record)
+    record = _CaseInsensitive.of(record)
     return ExoRecipient(
         identity=_str(record, "Identity"),
         alias=_str(record, "Alias"),
@@ -377,7 +382,7 @@ EXO_CERT_PROPS = (
 def exo_cert_values(record: dict[str, Any]) -> list[tuple[str, bytes | EncodingError]]:
     """Certificate values of a recipient; an undecodable one is kept as its error."""
     out: list[tuple[str, bytes | EncodingError]] = []
-    record = _CaseInsensitive(record)
+    record = _CaseInsensitive.of(record)
     for prop, loc in EXO_CERT_PROPS:
         value = record.get(prop)
         if value is None:
@@ -422,7 +427,7 @@ def _byte_list(item: Any) -> list[bytes]:
 
 
 def entra_from_json(record: dict[str, Any]) -> EntraUser:
-    record = _CaseInsensitive(record)
+    record = _CaseInsensitive.of(record)
 
     def errors(key: str) -> list[Any]:
         v = record.get(key)
@@ -469,3 +474,8 @@ def config_from_records(records: Iterable[tuple[str, dict[str, list[bytes]]]]) -
         elif "cn=certification authorities" in lower_dn:
             cfg.ca_certificates += certs
     return cfg
+
+
+def case_insensitive(record: dict[str, Any]) -> dict[str, Any]:
+    """A JSON record whose property names match in any case (read once, converted twice)."""
+    return _CaseInsensitive.of(record)

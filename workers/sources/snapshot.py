@@ -478,6 +478,7 @@ def _ad_items(records: Iterable[Record], extra: set[str]) -> Iterator[tuple[AdUs
 
 
 def _exo_item(record: dict[str, Any]) -> tuple[ExoRecipient, list[tuple[str, bytes | EncodingError]]]:
+    record = parsing.case_insensitive(record)
     return parsing.exo_from_json(record), parsing.exo_cert_values(record)
 
 
