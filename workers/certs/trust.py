@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import logging
 import re
 from collections.abc import Coroutine, Iterable
@@ -46,7 +47,7 @@ from pyhanko_certvalidator.errors import (
 from pyhanko_certvalidator.path import ValidationPath
 from pyhanko_certvalidator.policy_decl import DisallowWeakAlgorithmsPolicy
 
-from workers.certs.x509 import CertInfo, loaded_certificate, parse_certificate
+from workers.certs.x509 import CertInfo, parse_certificate
 
 log = logging.getLogger(__name__)
 
@@ -399,19 +400,16 @@ class TrustStore:
         """The parsed leaf if only simple RFC 5280 processing applies to it."""
         if leaf.signature_hash not in _FAST_HASHES:
             return None
-        try:
-            cert = loaded_certificate(leaf.der)
-            for ext in cert.extensions:
-                oid = ext.oid.dotted_string
-                if (ext.critical and oid not in _FAST_CRITICAL_OK) or oid in _SLOW_LEAF_EXTENSIONS:
-                    return None
-                if isinstance(ext.value, x509.AuthorityKeyIdentifier) and (
-                    ext.value.authority_cert_serial_number is not None
-                ):
-                    return None
+        oids, critical = leaf.extension_oids, leaf.critical_extension_oids
+        if oids is None or critical is None:  # not from parse_certificate: look at the extensions
+            return _checkable_by_extensions(leaf.der)
+        # what parse_certificate noted while it walked the extensions
+        if leaf.aki_cert_serial is not None or not _simple_extensions(oids, critical):
+            return None
+        try:  # a fresh load is cheap (the extensions are only parsed on access)
+            return x509.load_der_x509_certificate(leaf.der)
         except Exception:
             return None
-        return cert
 
     def _fast(self, leaf: CertInfo, issuer: _Ca, chain: _Chain, cert: x509.Certificate) -> PathResult | None:
         """RFC 5280 steps for the last certificate, given a validated issuer chain."""
@@ -621,7 +619,7 @@ class TrustStore:
         while True:
             seen.add(current.sha256)
             try:
-                issuer_norm = asn1_x509.Name.load(current.issuer_der).hashable
+                issuer_norm = _name_norm(current.issuer_der)
             except Exception:
                 break
             nxt = by_norm.get(issuer_norm)
@@ -643,6 +641,37 @@ class TrustStore:
             else:
                 sentence += f"; it is published at {url}, which is only fetched with --online"
         return sentence
+
+
+@functools.lru_cache(maxsize=1024)  # leaves without a known issuer share a handful of issuer names
+def _name_norm(name_der: bytes) -> str:
+    """RFC 5280 7.1 comparison form of an encoded Name (asn1crypto's, as pyhanko uses)."""
+    return asn1_x509.Name.load(name_der).hashable
+
+
+@functools.lru_cache(maxsize=1024)  # a tenant's leaves have a handful of extension lists
+def _simple_extensions(oids: tuple[str, ...], critical: tuple[str, ...]) -> bool:
+    """No critical extension outside _FAST_CRITICAL_OK and none of _SLOW_LEAF_EXTENSIONS."""
+    return all(oid in _FAST_CRITICAL_OK for oid in critical) and not any(
+        oid in _SLOW_LEAF_EXTENSIONS for oid in oids
+    )
+
+
+def _checkable_by_extensions(der: bytes) -> x509.Certificate | None:
+    """_leaf_checkable for a CertInfo without the extension facts: walk the extensions."""
+    try:
+        cert = x509.load_der_x509_certificate(der)
+        for ext in cert.extensions:
+            oid = ext.oid.dotted_string
+            if (ext.critical and oid not in _FAST_CRITICAL_OK) or oid in _SLOW_LEAF_EXTENSIONS:
+                return None
+            if isinstance(ext.value, x509.AuthorityKeyIdentifier) and (
+                ext.value.authority_cert_serial_number is not None
+            ):
+                return None
+    except Exception:
+        return None
+    return cert
 
 
 def _bad(sentence: str, code: str, fetched: bool = False) -> PathResult:

@@ -4,18 +4,27 @@
 does not expose (SMIMECapabilities, the Microsoft template extensions, SmtpUTF8Mailbox).
 Parsing is done once per distinct certificate (callers cache by sha256) and never
 raises anything but :class:`CertificateError`.
+
+An audit parses every certificate of the tenant, so :func:`_facts` reads each part of a
+certificate once and keeps what repeats across certificates (issuer names, OID strings
+and lists, key classes) in small bounded caches; the CertInfo is exactly what the plain
+``cryptography`` calls give (tests/unit/test_cert_speed_equivalence.py).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import cast
 
 from asn1crypto import core as asn1_core
+from asn1crypto.parser import _parse as _asn1_parse
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
 
 from workers.errors import CertificateError
@@ -33,7 +42,6 @@ OID_MS_TEMPLATE_V2 = "1.3.6.1.4.1.311.21.7"
 OID_MS_TEMPLATE_V1 = "1.3.6.1.4.1.311.20.2"
 OID_SMTP_UTF8_MAILBOX = "1.3.6.1.5.5.7.8.9"
 OID_SMIME_BR_PREFIX = "2.23.140.1.5."
-_OID_MS_TEMPLATE_V2 = x509.ObjectIdentifier(OID_MS_TEMPLATE_V2)
 
 # Symmetric algorithms in SMIMECapabilities that are considered weak today.
 WEAK_SMIME_CAPABILITIES = {
@@ -119,6 +127,12 @@ class CertInfo:
     policy_oids: tuple[str, ...]
     self_issued: bool
     public_key_der: bytes = field(repr=False)
+    # For the trust fast path (workers.certs.trust), so it need not walk the extensions
+    # again. None = not known (a CertInfo made by hand): the reader looks for itself.
+    # Derived from ``der`` like every other field, so left out of ==, hash and repr.
+    extension_oids: tuple[str, ...] | None = field(default=None, repr=False, compare=False)
+    critical_extension_oids: tuple[str, ...] | None = field(default=None, repr=False, compare=False)
+    aki_cert_serial: int | None = field(default=None, repr=False, compare=False)  # AKI's cert serial
 
     @property
     def emails(self) -> tuple[str, ...]:
@@ -176,46 +190,124 @@ def _utc(dt: datetime) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
-# Extension values by OID. cryptography refuses duplicate extensions, so this is what
-# get_extension_for_oid would find, without a linear search (and new objects) per lookup.
-_Exts = dict[x509.ObjectIdentifier, x509.ExtensionType]
+# Extension values by dotted OID. cryptography refuses duplicate extensions, so this is
+# what get_extension_for_oid would find, without a linear search (and new objects) per
+# lookup; str keys hash once, an ObjectIdentifier key hashes its DER on every lookup.
+_Exts = dict[str, x509.ExtensionType]
+
+# Bounded caches of values that repeat across a tenant's certificates. A full cache
+# stops growing (results stay the same, only slower): a tenant has a handful of each.
+_CACHE_MAX = 4096
+_DOTTED: dict[x509.ObjectIdentifier, str] = {}  # one str per OID, shared by every CertInfo
+_SHARED: dict[tuple[str, ...], tuple[str, ...]] = {}  # OID lists, URL lists
+_KEY_KINDS: dict[type, str] = {}  # key class -> RSA, EC, ...
 
 
-def _raw_ext(exts: _Exts, dotted: str) -> bytes | None:
-    value = exts.get(x509.ObjectIdentifier(dotted))
+def _dotted(oid: x509.ObjectIdentifier) -> str:
+    text = _DOTTED.get(oid)
+    if text is None:
+        text = oid.dotted_string
+        if len(_DOTTED) < _CACHE_MAX:
+            _DOTTED[oid] = text
+    return text
+
+
+def _shared(values: tuple[str, ...]) -> tuple[str, ...]:
+    """An equal tuple seen before, if any: one object for what many certificates share."""
+    found = _SHARED.get(values)
+    if found is not None:
+        return found
+    if len(_SHARED) < _CACHE_MAX:
+        _SHARED[values] = values
+    return values
+
+
+def _raw_ext(exts: _Exts, oid: str) -> bytes | None:
+    value = exts.get(oid)
     return value.value if isinstance(value, x509.UnrecognizedExtension) else None
 
 
-def _key_facts(cert: x509.Certificate) -> tuple[str, int | None, str | None, bytes]:
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+def _key_kind(key: object) -> str:
+    kind = _KEY_KINDS.get(type(key))
+    if kind is None:
+        if isinstance(key, rsa.RSAPublicKey):
+            kind = "RSA"
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            kind = "EC"
+        elif isinstance(key, ed25519.Ed25519PublicKey):
+            kind = "Ed25519"
+        elif isinstance(key, ed448.Ed448PublicKey):
+            kind = "Ed448"
+        elif isinstance(key, dsa.DSAPublicKey):
+            kind = "DSA"
+        else:
+            kind = "unknown"
+        if len(_KEY_KINDS) < 64:
+            _KEY_KINDS[type(key)] = kind
+    return kind
 
+
+def _key_facts(cert: x509.Certificate) -> tuple[str, int | None, str | None, bytes]:
     try:
         key = cert.public_key()
     except Exception:  # unsupported or malformed key: still a certificate we can report on
         return "unknown", None, None, cert.tbs_certificate_bytes
     spki = key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-    if isinstance(key, rsa.RSAPublicKey):
-        return "RSA", key.key_size, None, spki
-    if isinstance(key, ec.EllipticCurvePublicKey):
-        return "EC", key.key_size, key.curve.name, spki
-    if isinstance(key, ed25519.Ed25519PublicKey):
+    kind = _key_kind(key)  # the isinstance chain, once per key class
+    if kind == "RSA":
+        return "RSA", cast(rsa.RSAPublicKey, key).key_size, None, spki
+    if kind == "EC":
+        ec_key = cast(ec.EllipticCurvePublicKey, key)
+        return "EC", ec_key.key_size, ec_key.curve.name, spki
+    if kind == "Ed25519":
         return "Ed25519", 256, None, spki
-    if isinstance(key, ed448.Ed448PublicKey):
+    if kind == "Ed448":
         return "Ed448", 456, None, spki
-    if isinstance(key, dsa.DSAPublicKey):
-        return "DSA", key.key_size, None, spki
+    if kind == "DSA":
+        return "DSA", cast(dsa.DSAPublicKey, key).key_size, None, spki
     return "unknown", None, None, spki
 
 
-def _smtputf8_mailboxes(san: x509.SubjectAlternativeName) -> tuple[str, ...]:
-    out = []
-    for other in san.get_values_for_type(x509.OtherName):
-        if other.type_id.dotted_string == OID_SMTP_UTF8_MAILBOX:
+def _san_mailboxes(san: x509.SubjectAlternativeName) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(rfc822Name values, SmtpUTF8Mailbox otherName values), in one pass over the names."""
+    emails: list[str] = []
+    utf8: list[str] = []
+    for name in san:
+        if isinstance(name, x509.RFC822Name):
+            emails.append(name.value)
+        elif isinstance(name, x509.OtherName) and name.type_id.dotted_string == OID_SMTP_UTF8_MAILBOX:
             try:
-                out.append(str(asn1_core.UTF8String.load(other.value).native))
+                utf8.append(str(asn1_core.UTF8String.load(name.value).native))
             except Exception:
                 continue
-    return tuple(out)
+    return tuple(emails), tuple(utf8)
+
+
+_KEY_USAGES: dict[tuple[bool, ...], frozenset[str]] = {}  # one frozenset per combination
+
+
+def _key_usage(ku: x509.KeyUsage) -> frozenset[str]:
+    bits: tuple[bool, ...] = (
+        ku.digital_signature,
+        ku.content_commitment,
+        ku.key_encipherment,
+        ku.data_encipherment,
+        ku.key_agreement,
+        ku.key_cert_sign,
+        ku.crl_sign,
+    )
+    if ku.key_agreement:  # encipher_only / decipher_only raise without it
+        bits += (ku.encipher_only, ku.decipher_only)
+    found = _KEY_USAGES.get(bits)
+    if found is None:
+        flags = {f for f, on in zip(_KEY_USAGE_FLAGS, bits, strict=False) if on}
+        if len(bits) > 7:
+            if bits[7]:
+                flags.add("encipher_only")
+            if bits[8]:
+                flags.add("decipher_only")
+        found = _KEY_USAGES[bits] = frozenset(flags)  # at most 2**9 combinations
+    return found
 
 
 @lru_cache(maxsize=256)  # a tenant has a handful of distinct capability lists
@@ -258,9 +350,15 @@ def _template(raw_v2: bytes | None, raw_v1: bytes | None) -> tuple[str | None, s
     return oid, name
 
 
+_OID_CDP = ExtensionOID.CRL_DISTRIBUTION_POINTS.dotted_string
+_OID_AIA = ExtensionOID.AUTHORITY_INFORMATION_ACCESS.dotted_string
+_OID_OCSP = x509.AuthorityInformationAccessOID.OCSP
+_OID_CA_ISSUERS = x509.AuthorityInformationAccessOID.CA_ISSUERS
+
+
 def _urls(exts: _Exts) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     crl: list[str] = []
-    cdp = exts.get(ExtensionOID.CRL_DISTRIBUTION_POINTS)
+    cdp = exts.get(_OID_CDP)
     if isinstance(cdp, x509.CRLDistributionPoints):
         for dp in cdp:
             for name in dp.full_name or []:
@@ -268,50 +366,101 @@ def _urls(exts: _Exts) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...
                     crl.append(name.value)
     ocsp: list[str] = []
     issuers: list[str] = []
-    aia = exts.get(ExtensionOID.AUTHORITY_INFORMATION_ACCESS)
+    aia = exts.get(_OID_AIA)
     if isinstance(aia, x509.AuthorityInformationAccess):
         for desc in aia:
-            if isinstance(desc.access_location, x509.UniformResourceIdentifier):
-                if desc.access_method == x509.AuthorityInformationAccessOID.OCSP:
-                    ocsp.append(desc.access_location.value)
-                elif desc.access_method == x509.AuthorityInformationAccessOID.CA_ISSUERS:
-                    issuers.append(desc.access_location.value)
-    return tuple(crl), tuple(ocsp), tuple(issuers)
+            location = desc.access_location
+            if isinstance(location, x509.UniformResourceIdentifier):
+                method = desc.access_method
+                if method == _OID_OCSP:
+                    ocsp.append(location.value)
+                elif method == _OID_CA_ISSUERS:
+                    issuers.append(location.value)
+    return _shared(tuple(crl)), _shared(tuple(ocsp)), _shared(tuple(issuers))  # the same for a CA's leaves
 
 
-def _name_text(name: x509.Name) -> str:
+# A value RFC 4514 (cryptography's _escape_dn_value) would change: one of \ " + , ; < > NUL,
+# a leading # or space, a trailing space. Any other str value is written as it is.
+_DN_ESCAPED = re.compile(r'[\\"+,;<>\x00]|\A[# ]| \Z')
+_CN, _EMAIL = 1, 2
+# NameAttribute OID -> (NameAttribute.rfc4514_attribute_name, _CN / _EMAIL / 0)
+_NAME_ATTRS: dict[x509.ObjectIdentifier, tuple[str, int]] = {}
+
+
+def _name_facts(name: x509.Name) -> tuple[str, list[str], list[str]]:
+    """(``name.rfc4514_string()``, its commonName values, its emailAddress values)."""
+    cns: list[str] = []
+    emails: list[str] = []
+    rdns: list[str] = []
     try:
-        return name.rfc4514_string()
+        for rdn in name.rdns:
+            parts: list[str] = []
+            for attr in rdn:
+                oid = attr.oid
+                value = attr.value
+                known = _NAME_ATTRS.get(oid)
+                if known is None:
+                    known = (
+                        attr.rfc4514_attribute_name,
+                        _CN if oid == NameOID.COMMON_NAME else _EMAIL if oid == NameOID.EMAIL_ADDRESS else 0,
+                    )
+                    if len(_NAME_ATTRS) < _CACHE_MAX:
+                        _NAME_ATTRS[oid] = known
+                label, kind = known
+                if kind == _CN:
+                    cns.append(str(value))
+                elif kind == _EMAIL:
+                    emails.append(str(value))
+                if type(value) is str and _DN_ESCAPED.search(value) is None:
+                    parts.append(f"{label}={value}")
+                else:
+                    parts.append(attr.rfc4514_string())
+            rdns.append("+".join(parts))
+        rdns.reverse()
+        return ",".join(rdns), cns, emails
+    except Exception:  # as before: rfc4514_string(), else repr (which may raise in turn)
+        try:
+            text = name.rfc4514_string()
+        except Exception:
+            text = repr(name)
+        attrs = list(name)
+        return (
+            text,
+            [str(a.value) for a in attrs if a.oid == NameOID.COMMON_NAME],
+            [str(a.value) for a in attrs if a.oid == NameOID.EMAIL_ADDRESS],
+        )
+
+
+def _raw_issuer(der: bytes) -> bytes | None:
+    """The issuer Name exactly as encoded in ``der``, or None.
+
+    asn1crypto's parser steps from the Certificate into the tbsCertificate and over its
+    [0] version, serialNumber and signature to the issuer. Its ``_parse`` gives positions
+    in ``der``; the public ``parse`` copies the rest of the certificate at each step and
+    costs twice as much. Only a cache key: everything CertInfo says about the issuer
+    comes from cryptography's parse of the same bytes, and on any surprise (another
+    asn1crypto, say) this is None and the issuer is read without the cache.
+    """
+    try:
+        end = len(der)
+        pos = _asn1_parse(der, end, 0, True)[0]  # into the Certificate
+        pos = _asn1_parse(der, end, pos, True)[0]  # into the tbsCertificate
+        (cls, _, tag, _, _, _), pos = _asn1_parse(der, end, pos)
+        if (cls, tag) == (2, 0):  # it was the version: past the serialNumber too
+            pos = _asn1_parse(der, end, pos, True)[1]
+        pos = _asn1_parse(der, end, pos, True)[1]  # past the signature AlgorithmIdentifier
+        (cls, _, tag, header, contents, _), _ = _asn1_parse(der, end, pos)
     except Exception:
-        return repr(name)
+        return None
+    if (cls, tag) != (0, 16):  # a Name is a SEQUENCE
+        return None
+    return header + contents
 
 
-_ISSUER_TEXTS: dict[bytes, str] = {}  # a tenant's leaves share a handful of issuer names
-
-
-def _issuer_text(issuer_der: bytes, issuer: x509.Name) -> str:
-    text = _ISSUER_TEXTS.get(issuer_der)
-    if text is None:
-        text = _name_text(issuer)
-        if len(_ISSUER_TEXTS) < 4096:
-            _ISSUER_TEXTS[issuer_der] = text
-    return text
-
-
-def _attrs(name: x509.Name, oid: x509.ObjectIdentifier) -> tuple[str, ...]:
-    return tuple(str(a.value) for a in name.get_attributes_for_oid(oid))
-
-
-# The few most recently parsed certificates as cryptography objects: path validation
-# needs a user's leaves again right after their values were parsed.
-_RECENT: dict[bytes, x509.Certificate] = {}
-_RECENT_MAX = 64
-
-
-def loaded_certificate(der: bytes) -> x509.Certificate:
-    """``x509.load_der_x509_certificate(der)``, reusing a recently parsed object."""
-    cert = _RECENT.get(der)
-    return cert if cert is not None else x509.load_der_x509_certificate(der)
+# Issuer names by their encoding: (issuer.public_bytes(), its RFC 4514 text, the Name).
+# A tenant's leaves share a handful of issuers; building the Name costs as much as the
+# subject's.
+_ISSUERS: dict[bytes, tuple[bytes, str, x509.Name]] = {}
 
 
 @lru_cache(maxsize=4096)
@@ -320,12 +469,7 @@ def parse_certificate(der: bytes) -> CertInfo:
     if not der:
         raise CertificateError("empty value where a certificate was expected")
     try:
-        cert = x509.load_der_x509_certificate(der)
-        info = _facts(cert, der)
-        if len(_RECENT) >= _RECENT_MAX:
-            del _RECENT[next(iter(_RECENT))]
-        _RECENT[der] = cert
-        return info
+        return _facts(x509.load_der_x509_certificate(der), der)
     except CertificateError:
         raise
     except Exception as exc:  # cryptography raises ValueError and friends for malformed DER
@@ -339,8 +483,6 @@ def parse_certificate_pem_or_der(data: bytes) -> list[CertInfo]:
             certs = x509.load_pem_x509_certificates(data)
         except Exception as exc:
             raise CertificateError(f"PEM file holds no readable certificate ({_first_line(exc)})") from None
-        from cryptography.hazmat.primitives.serialization import Encoding
-
         return [parse_certificate(c.public_bytes(Encoding.DER)) for c in certs]
     return [parse_certificate(data)]
 
@@ -350,80 +492,122 @@ def _first_line(exc: BaseException) -> str:
     return text[0][:160] if text else type(exc).__name__
 
 
+def _certinfo(values: dict[str, object]) -> CertInfo:
+    """``CertInfo(**values)`` for ``values`` naming every field in order, without the
+    frozen dataclass ``__init__``, whose object.__setattr__ per field cost about a tenth
+    of the whole parse. The object is the same (the tests compare it with __init__'s)."""
+    info = object.__new__(CertInfo)
+    info.__dict__.update(values)
+    return info
+
+
+_OID_EKU = ExtensionOID.EXTENDED_KEY_USAGE.dotted_string
+_OID_KU = ExtensionOID.KEY_USAGE.dotted_string
+_OID_SAN = ExtensionOID.SUBJECT_ALTERNATIVE_NAME.dotted_string
+_OID_BC = ExtensionOID.BASIC_CONSTRAINTS.dotted_string
+_OID_SKI = ExtensionOID.SUBJECT_KEY_IDENTIFIER.dotted_string
+_OID_AKI = ExtensionOID.AUTHORITY_KEY_IDENTIFIER.dotted_string
+_OID_POLICIES = ExtensionOID.CERTIFICATE_POLICIES.dotted_string
+
+
 def _facts(cert: x509.Certificate, der: bytes) -> CertInfo:
-    # cert.extensions forces extension parsing (malformed extensions raise here); the
-    # subject and issuer are read once too, each access builds a new Name.
-    exts: _Exts = {e.oid: e.value for e in cert.extensions}
-    subject, issuer = cert.subject, cert.issuer
-    eku_ext = exts.get(ExtensionOID.EXTENDED_KEY_USAGE)
-    eku = tuple(o.dotted_string for o in eku_ext) if isinstance(eku_ext, x509.ExtendedKeyUsage) else None
-    ku_ext = exts.get(ExtensionOID.KEY_USAGE)
-    key_usage: frozenset[str] | None = None
-    if isinstance(ku_ext, x509.KeyUsage):
-        flags = {f for f in _KEY_USAGE_FLAGS if getattr(ku_ext, f)}
-        if ku_ext.key_agreement:
-            if ku_ext.encipher_only:
-                flags.add("encipher_only")
-            if ku_ext.decipher_only:
-                flags.add("decipher_only")
-        key_usage = frozenset(flags)
-    san_ext = exts.get(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
+    # What can raise (the extensions, the subject and issuer Names, the issuer's encoding)
+    # runs in the same order as always, so a malformed certificate keeps its message.
+    # cert.extensions forces extension parsing (malformed extensions raise here).
+    exts: _Exts = {}
+    oids: list[str] = []
+    critical: list[str] = []
+    dotted_of = _DOTTED.get
+    for ext in cert.extensions:
+        oid = ext.oid
+        dotted = dotted_of(oid) or _dotted(oid)
+        exts[dotted] = ext.value
+        oids.append(dotted)
+        if ext.critical:
+            critical.append(dotted)
+    subject = cert.subject
+    raw_issuer = _raw_issuer(der)
+    known = _ISSUERS.get(raw_issuer) if raw_issuer is not None else None
+    issuer = known[2] if known is not None else cert.issuer
+    eku_ext = exts.get(_OID_EKU)
+    eku = (
+        _shared(tuple([dotted_of(o) or _dotted(o) for o in eku_ext]))
+        if isinstance(eku_ext, x509.ExtendedKeyUsage)
+        else None
+    )
+    ku_ext = exts.get(_OID_KU)
+    key_usage = _key_usage(ku_ext) if isinstance(ku_ext, x509.KeyUsage) else None
+    san_ext = exts.get(_OID_SAN)
     san_emails: tuple[str, ...] = ()
     utf8: tuple[str, ...] = ()
     if isinstance(san_ext, x509.SubjectAlternativeName):
-        san_emails = tuple(san_ext.get_values_for_type(x509.RFC822Name))
-        utf8 = _smtputf8_mailboxes(san_ext)
-    bc = exts.get(ExtensionOID.BASIC_CONSTRAINTS)
-    ski_ext = exts.get(ExtensionOID.SUBJECT_KEY_IDENTIFIER)
-    aki_ext = exts.get(ExtensionOID.AUTHORITY_KEY_IDENTIFIER)
-    pol = exts.get(ExtensionOID.CERTIFICATE_POLICIES)
+        san_emails, utf8 = _san_mailboxes(san_ext)
+    bc = exts.get(_OID_BC)
+    if not isinstance(bc, x509.BasicConstraints):
+        bc = None
+    ski_ext = exts.get(_OID_SKI)
+    aki_ext = exts.get(_OID_AKI)
+    aki = aki_ext if isinstance(aki_ext, x509.AuthorityKeyIdentifier) else None
+    pol = exts.get(_OID_POLICIES)
     key_type, key_size, curve, spki = _key_facts(cert)
     crl, ocsp, issuers = _urls(exts)
-    template_oid, template_name = _template(
-        _raw_ext(exts, OID_MS_TEMPLATE_V2), _raw_ext(exts, OID_MS_TEMPLATE_V1)
-    )
-    parsed_template = exts.get(_OID_MS_TEMPLATE_V2)
-    if isinstance(parsed_template, x509.MSCertificateTemplate):  # cryptography >= 41 decodes it itself
-        template_oid = parsed_template.template_id.dotted_string
-    sig_oid = cert.signature_algorithm_oid.dotted_string
-    cns = _attrs(subject, NameOID.COMMON_NAME)
-    subject_text = _name_text(subject)
-    issuer_der = issuer.public_bytes()
-    issuer_text = _issuer_text(issuer_der, issuer)
-    return CertInfo(
-        der=der,
-        sha256=hashlib.sha256(der).hexdigest(),
-        subject=subject_text,
-        issuer=issuer_text,
-        issuer_der=issuer_der,
-        serial=format(cert.serial_number, "x"),
-        serial_number=cert.serial_number,
-        not_before=_utc(cert.not_valid_before_utc),
-        not_after=_utc(cert.not_valid_after_utc),
-        subject_cn=cns[0] if cns else None,
-        subject_emails=_attrs(subject, NameOID.EMAIL_ADDRESS),
-        san_emails=san_emails,
-        san_utf8_emails=utf8,
-        eku=eku,
-        key_usage=key_usage,
-        key_type=key_type,
-        key_size=key_size,
-        curve=curve,
-        signature_hash=_SIGNATURE_HASHES.get(sig_oid),
-        signature_oid=sig_oid,
-        ski=ski_ext.digest if isinstance(ski_ext, x509.SubjectKeyIdentifier) else None,
-        aki=aki_ext.key_identifier if isinstance(aki_ext, x509.AuthorityKeyIdentifier) else None,
-        is_ca=bc.ca if isinstance(bc, x509.BasicConstraints) else None,
-        path_length=bc.path_length if isinstance(bc, x509.BasicConstraints) else None,
-        template_oid=template_oid,
-        template_name=template_name,
-        smime_capabilities=_smime_capabilities(_raw_ext(exts, OID_SMIME_CAPABILITIES)),
-        crl_urls=crl,
-        ocsp_urls=ocsp,
-        ca_issuer_urls=issuers,
-        policy_oids=tuple(p.policy_identifier.dotted_string for p in pol)
-        if isinstance(pol, x509.CertificatePolicies)
-        else (),
-        self_issued=subject == issuer,
-        public_key_der=spki,
+    template_v2 = exts.get(OID_MS_TEMPLATE_V2)
+    raw_v2 = template_v2.value if isinstance(template_v2, x509.UnrecognizedExtension) else None
+    raw_v1 = _raw_ext(exts, OID_MS_TEMPLATE_V1)
+    template_oid = template_name = None
+    if raw_v2 is not None or raw_v1 is not None:
+        template_oid, template_name = _template(raw_v2, raw_v1)
+    if isinstance(template_v2, x509.MSCertificateTemplate):  # cryptography >= 41 decodes it itself
+        template_oid = _dotted(template_v2.template_id)
+    sig_oid = _dotted(cert.signature_algorithm_oid)
+    subject_text, cns, subject_emails = _name_facts(subject)
+    if known is not None:
+        issuer_der, issuer_text = known[0], known[1]
+    else:
+        issuer_der = issuer.public_bytes()
+        issuer_text = _name_facts(issuer)[0]
+        if raw_issuer is not None and len(_ISSUERS) < _CACHE_MAX:
+            _ISSUERS[raw_issuer] = (issuer_der, issuer_text, issuer)
+    serial_number = cert.serial_number
+    return _certinfo(
+        {
+            "der": der,
+            "sha256": hashlib.sha256(der).hexdigest(),
+            "subject": subject_text,
+            "issuer": issuer_text,
+            "issuer_der": issuer_der,
+            "serial": format(serial_number, "x"),
+            "serial_number": serial_number,
+            "not_before": _utc(cert.not_valid_before_utc),
+            "not_after": _utc(cert.not_valid_after_utc),
+            "subject_cn": cns[0] if cns else None,
+            "subject_emails": tuple(subject_emails),
+            "san_emails": san_emails,
+            "san_utf8_emails": utf8,
+            "eku": eku,
+            "key_usage": key_usage,
+            "key_type": key_type,
+            "key_size": key_size,
+            "curve": curve,
+            "signature_hash": _SIGNATURE_HASHES.get(sig_oid),
+            "signature_oid": sig_oid,
+            "ski": ski_ext.digest if isinstance(ski_ext, x509.SubjectKeyIdentifier) else None,
+            "aki": aki.key_identifier if aki is not None else None,
+            "is_ca": bc.ca if bc is not None else None,
+            "path_length": bc.path_length if bc is not None else None,
+            "template_oid": template_oid,
+            "template_name": template_name,
+            "smime_capabilities": _smime_capabilities(_raw_ext(exts, OID_SMIME_CAPABILITIES)),
+            "crl_urls": crl,
+            "ocsp_urls": ocsp,
+            "ca_issuer_urls": issuers,
+            "policy_oids": _shared(tuple([_dotted(p.policy_identifier) for p in pol]))
+            if isinstance(pol, x509.CertificatePolicies)
+            else (),
+            "self_issued": subject == issuer,
+            "public_key_der": spki,
+            "extension_oids": _shared(tuple(oids)),
+            "critical_extension_oids": _shared(tuple(critical)),
+            "aki_cert_serial": aki.authority_cert_serial_number if aki is not None else None,
+        }
     )
