@@ -25,6 +25,7 @@ from workers.sources.ldif_fast import LdifReader
 _T = TypeVar("_T")
 _DOTNET_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$", re.ASCII)
 _GENERALIZED_TIME = re.compile(r"\d{14}(\.\d+)?Z?", re.ASCII)
+_GT_FIELDS = ((0, 4), (4, 6), (6, 8), (8, 10), (10, 12), (12, 14))
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -41,8 +42,9 @@ def parse_time(value: Any) -> datetime | None:
         m = _DOTNET_DATE.match(text)
         if m:
             return datetime.fromtimestamp(int(m.group(1)) / 1000, tz=UTC)
-        if _GENERALIZED_TIME.fullmatch(text):
-            return datetime.strptime(text[:14], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+        if _GENERALIZED_TIME.fullmatch(text):  # what strptime("%Y%m%d%H%M%S") reads, 10x cheaper
+            y, mo, d, h, mi, sec = (int(text[a:b]) for a, b in _GT_FIELDS)
+            return datetime(y, mo, d, h, mi, sec, tzinfo=UTC)
         dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except (ValueError, OverflowError, OSError):  # out-of-range dates, too many digits
         return None
