@@ -37,6 +37,7 @@ from tests.support.pki_factory import (  # noqa: E402
     new_key,
     outlook_pkcs7,
 )
+from tests.support.strategies import mutations  # noqa: E402
 from workers.certs.encoding import decode_byte_list, decode_bytes  # noqa: E402
 from workers.certs.pkcs7 import Pkcs7Blob, parse_pkcs7  # noqa: E402
 from workers.certs.sst import read_sst, write_sst  # noqa: E402
@@ -246,26 +247,6 @@ def seed(name: str, index: int | None = None) -> bytes:
 
 
 # --- strategies --------------------------------------------------------------------------
-
-
-@st.composite
-def mutations(draw: st.DrawFn, base: bytes) -> bytes:
-    """1-6 edits of `base`: flip/overwrite a byte, insert or delete a run, or truncate."""
-    data = bytearray(base)
-    for _ in range(draw(st.integers(1, 6))):
-        op = draw(st.sampled_from(["flip", "set", "insert", "delete", "truncate"]))
-        i = draw(st.integers(0, max(len(data) - 1, 0)))
-        if op == "flip" and data:
-            data[i] ^= 1 << draw(st.integers(0, 7))
-        elif op == "set" and data:
-            data[i] = draw(st.sampled_from([0x00, 0x80, 0x81, 0x82, 0x84, 0xFF, 0x30, 0x05]))
-        elif op == "insert":
-            data[i:i] = draw(st.binary(min_size=1, max_size=8))
-        elif op == "delete":
-            del data[i : i + draw(st.integers(1, 8))]
-        else:
-            del data[i:]
-    return bytes(data)
 
 
 def mutated(*names: str) -> st.SearchStrategy[bytes]:

@@ -22,6 +22,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from tests.support.strategies import mutations
 from workers.errors import LdifError
 from workers.sources import ldif_fast
 from workers.sources.parsing import _first_line, _to_utf8_stream, iter_ldif
@@ -198,26 +199,10 @@ def documents(draw: st.DrawFn) -> bytes:
     return data
 
 
-@st.composite
-def mutations(draw: st.DrawFn, base: bytes) -> bytes:
-    """1-6 edits of `base`: flip/overwrite a byte, insert or delete a run, or truncate."""
-    data = bytearray(base)
-    for _ in range(draw(st.integers(1, 6))):
-        op = draw(st.sampled_from(["flip", "set", "insert", "delete", "truncate"]))
-        i = draw(st.integers(0, max(len(data) - 1, 0)))
-        if op == "flip" and data:
-            data[i] ^= 1 << draw(st.integers(0, 7))
-        elif op == "set" and data:
-            data[i] = draw(st.sampled_from(b"\n\r :<#=,+\\\x00\x80\xff"))
-        elif op == "insert":
-            data[i:i] = draw(
-                st.one_of(st.binary(min_size=1, max_size=8), st.sampled_from([b"\n", b"\n ", b"\r\n"]))
-            )
-        elif op == "delete":
-            del data[i : i + draw(st.integers(1, 8))]
-        else:
-            del data[i:]
-    return bytes(data)
+def ldif_mutations(base: bytes) -> st.SearchStrategy[bytes]:
+    """Edits of an LDIF file that hit its syntax: separators, folds, line ends."""
+    inserts = st.one_of(st.binary(min_size=1, max_size=8), st.sampled_from([b"\n", b"\n ", b"\r\n"]))
+    return mutations(base, set_bytes=b"\n\r :<#=,+\\\x00\x80\xff", inserts=inserts)
 
 
 chunks = st.sampled_from([1, 2, 7, 64, 1000, 1 << 20])
@@ -238,7 +223,7 @@ def test_generated_ldif_reads_as_the_library_reads_it(
 
 
 @FUZZ
-@given(st.sampled_from(DEMO_FILES).flatmap(lambda name: mutations(DEMO_BYTES[name])), chunks, tails)
+@given(st.sampled_from(DEMO_FILES).flatmap(lambda name: ldif_mutations(DEMO_BYTES[name])), chunks, tails)
 def test_mutated_exports_read_as_the_library_reads_them(
     scratch: Path, data: bytes, chunk: int, tail: int
 ) -> None:
