@@ -27,6 +27,7 @@ import hashlib
 import json
 import logging
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -471,8 +472,7 @@ def _apply(
             "en": f"{who}'s certificates in Active Directory",
             "de": f"die Zertifikate von {who} im Active Directory haben sich",
         },
-        before_digest=_digest(before),
-        found_digest=_digest(current),
+        "digest",
     )
     _check_approvers(request, settings, directory)
 
@@ -486,44 +486,9 @@ def _apply(
             ad.remove_certificate_values(dn, ad_values)
 
     # (e) verify: re-read, and re-diagnose the user
-    now = _read(ad, dn)
-    verified = _digest(now) == _digest(after)
-    checks = _rediagnose(directory, who)
-    n = sum(len(v) for v in values.values())
-    kept = sum(len(v) for v in after.values())
-    if not verified:
-        message = {
-            "en": f"The change to {who} was sent to Active Directory, but re-reading it does not show the approved "
-            "after-state; someone else may be changing it. Please check the user before anything else.",
-            "de": f"Die Änderung an {who} wurde an Active Directory gesendet, aber das erneute Lesen zeigt nicht den "
-            "freigegebenen Zustand; vielleicht ändert jemand anderes gerade. Bitte den Benutzer prüfen.",
-        }
-    elif request.action == "undo":
-        message = {
-            "en": f"Done: restored {n} value(s) to {who} in Active Directory (undo of {plan.get('undo_of')})."
-            + FOLLOWS["en"],
-            "de": f"Erledigt: {n} Wert(e) für {who} im Active Directory wiederhergestellt (Rücknahme von {plan.get('undo_of')})."
-            + FOLLOWS["de"],
-        }
-    else:
-        message = {
-            "en": f"Done: removed {n} value(s) from {who} in Active Directory, {kept} kept; the removed values are "
-            f"saved (say 'undo {request.id}' to put them back)." + FOLLOWS["en"],
-            "de": f"Erledigt: {n} Wert(e) für {who} im Active Directory entfernt, {kept} behalten; die entfernten Werte "
-            f"sind gesichert ('rückgängig {request.id}' stellt sie wieder her)." + FOLLOWS["de"],
-        }
-    return {
-        "ok": verified,
-        "verified": verified,
-        "message": message,
-        "changed": n,
-        "already_applied": already,
-        "after": _digest(now),
-        "before_sha": _digest(current if not already else before),
-        "checks": checks,
-        "backup": f"{settings.key_prefix}:backup:{request.id}",
-        "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }
+    return _certificate_outcome(
+        request, settings, directory, _IN_AD, who, values, after, _read(ad, dn), current, before, already
+    )
 
 
 def _read_exo(exchange: Any, identity: str) -> tuple[dict[str, Any], dict[str, list[bytes]]]:
@@ -577,8 +542,7 @@ def _apply_exo(
             "en": f"{who}'s certificates in Exchange Online",
             "de": f"die Zertifikate von {who} in Exchange Online haben sich",
         },
-        before_digest=_digest(before),
-        found_digest=_digest(current),
+        "digest",
     )
     _check_approvers(request, settings, directory)
 
@@ -587,28 +551,67 @@ def _apply_exo(
         exchange.set_certificates(who, {a: after[a] for a in EXO_ATTRIBUTES if values[a]})
 
     _, now = _read_exo(exchange, who)
+    outcome = _certificate_outcome(
+        request, settings, directory, _IN_EXO, who, values, after, now, current, before, already
+    )
+    return {**outcome, "where": "exo"}
+
+
+@dataclass(frozen=True)
+class _Place:
+    """Where certificate values were changed, as the outcome sentences name it."""
+
+    name: str  # "Active Directory"
+    de_in: str  # "im Active Directory"
+    kind: dict[str, str]  # what the target is called: user / recipient
+    follows: bool  # the change still has to sync: add the propagation sentence
+
+
+_IN_AD = _Place("Active Directory", "im Active Directory", {"en": "user", "de": "Benutzer"}, True)
+_IN_EXO = _Place("Exchange Online", "in Exchange Online", {"en": "recipient", "de": "Empfänger"}, False)
+
+
+def _certificate_outcome(
+    request: ApprovalRequest,
+    settings: Settings,
+    directory: Any,
+    place: _Place,
+    who: str,
+    values: dict[str, list[bytes]],
+    after: dict[str, list[bytes]],
+    now: dict[str, list[bytes]],
+    current: dict[str, list[bytes]],
+    before: dict[str, list[bytes]],
+    already: bool,
+) -> dict[str, Any]:
+    """Step (e) of a certificate clean-up or its undo, in AD or Exchange Online: compare the
+    re-read values with the approved after-state, re-diagnose, and say what happened."""
+    plan = request.plan
     verified = _digest(now) == _digest(after)
     checks = _rediagnose(directory, who)
     n = sum(len(v) for v in values.values())
     kept = sum(len(v) for v in after.values())
+    follows = FOLLOWS if place.follows else {"en": "", "de": ""}
     if not verified:
         message = {
-            "en": f"The change to {who} was sent to Exchange Online, but re-reading it does not show the approved "
-            "after-state; someone else may be changing it. Please check the recipient before anything else.",
-            "de": f"Die Änderung an {who} wurde an Exchange Online gesendet, aber das erneute Lesen zeigt nicht den "
-            "freigegebenen Zustand; vielleicht ändert jemand anderes gerade. Bitte den Empfänger prüfen.",
+            "en": f"The change to {who} was sent to {place.name}, but re-reading it does not show the approved "
+            f"after-state; someone else may be changing it. Please check the {place.kind['en']} before anything else.",
+            "de": f"Die Änderung an {who} wurde an {place.name} gesendet, aber das erneute Lesen zeigt nicht den "
+            f"freigegebenen Zustand; vielleicht ändert jemand anderes gerade. Bitte den {place.kind['de']} prüfen.",
         }
     elif request.action == "undo":
         message = {
-            "en": f"Done: restored {n} value(s) to {who} in Exchange Online (undo of {plan.get('undo_of')}).",
-            "de": f"Erledigt: {n} Wert(e) für {who} in Exchange Online wiederhergestellt (Rücknahme von {plan.get('undo_of')}).",
+            "en": f"Done: restored {n} value(s) to {who} in {place.name} (undo of {plan.get('undo_of')})."
+            + follows["en"],
+            "de": f"Erledigt: {n} Wert(e) für {who} {place.de_in} wiederhergestellt (Rücknahme von {plan.get('undo_of')})."
+            + follows["de"],
         }
     else:
         message = {
-            "en": f"Done: removed {n} value(s) from {who} in Exchange Online, {kept} kept; the removed values are "
-            f"saved (say 'undo {request.id}' to put them back).",
-            "de": f"Erledigt: {n} Wert(e) für {who} in Exchange Online entfernt, {kept} behalten; die entfernten Werte "
-            f"sind gesichert ('rückgängig {request.id}' stellt sie wieder her).",
+            "en": f"Done: removed {n} value(s) from {who} in {place.name}, {kept} kept; the removed values are "
+            f"saved (say 'undo {request.id}' to put them back)." + follows["en"],
+            "de": f"Erledigt: {n} Wert(e) für {who} {place.de_in} entfernt, {kept} behalten; die entfernten Werte "
+            f"sind gesichert ('rückgängig {request.id}' stellt sie wieder her)." + follows["de"],
         }
     return {
         "ok": verified,
@@ -616,7 +619,6 @@ def _apply_exo(
         "message": message,
         "changed": n,
         "already_applied": already,
-        "where": "exo",
         "after": _digest(now),
         "before_sha": _digest(current if not already else before),
         "checks": checks,
@@ -656,8 +658,7 @@ def _apply_sst(
             "en": "SMIMECertificateIssuingCA in Exchange Online",
             "de": "SMIMECertificateIssuingCA in Exchange Online hat sich",
         },
-        before_sha=_sha(before),
-        found_sha=_sha(current),
+        "sha",
     )
     _check_approvers(request, settings, directory)
     if not already:
@@ -738,8 +739,7 @@ def _apply_text(
             "en": f"{who}'s {', '.join(attrs)} in Active Directory",
             "de": f"{', '.join(attrs)} von {who} im Active Directory hat sich",
         },
-        before_values=before,
-        found_values=current,
+        "values",
     )
     _check_approvers(request, settings, directory)
 
@@ -810,11 +810,12 @@ def _already_applied(
     before: Any,
     after: Any,
     what: dict[str, str],
-    **evidence: Any,
+    kind: str,
 ) -> bool:
     """Compare-before-write, shared by every execution path. False: the target still holds the
     approved before-state (write now). True: a previous run of this job already wrote the approved
-    after-state and stopped before finishing (resume without writing). Anything else: Refused."""
+    after-state and stopped before finishing (resume without writing). Anything else: Refused,
+    with ``before_<kind>`` and ``found_<kind>`` as evidence."""
     if current == before:
         return False
     if current == after and request.state == "executing" and _backup_exists(redis, settings, request):
@@ -824,7 +825,7 @@ def _already_applied(
             "en": f"Nothing was changed: {what['en']} changed after the plan was made. " + FRESH["en"],
             "de": f"Nichts wurde geändert: {what['de']} seit dem Plan geändert. " + FRESH["de"],
         },
-        **evidence,
+        **{f"before_{kind}": before, f"found_{kind}": current},
     )
 
 
