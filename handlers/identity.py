@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workers.errors import SmimeDoctorError, UserLookupError
+from workers.roles import names_and_groups
 
 
 class IdentityError(SmimeDoctorError):
@@ -30,15 +31,8 @@ class Person:
 
 
 def person_of(facts: Any) -> Person:
-    names: set[str] = {facts.key.lower()}
-    names.update(a.lower() for a in facts.addresses)
-    groups: set[str] = set()
-    if facts.ad is not None:
-        names.update(n.lower() for n in (facts.ad.sam, facts.ad.upn, facts.ad.mail) if n)
-        groups.update(g.lower() for g in facts.ad.member_of)
-    if facts.entra is not None and facts.entra.upn:
-        names.add(facts.entra.upn.lower())
-    return Person(facts.key, facts.primary_smtp, facts.display, frozenset(names), frozenset(groups))
+    names, groups = names_and_groups(facts)
+    return Person(facts.key, facts.primary_smtp, facts.display, names, groups)
 
 
 class IdentityResolver:

@@ -530,3 +530,35 @@ def exo_bytes(value: bytes, style: str = "base64") -> str | list[int]:
     if style == "ints":
         return list(value)
     raise ValueError(f"unknown byte style {style!r}")
+
+
+def to_ber(der: bytes, keep: frozenset[bytes] = frozenset(), depth: int = 6) -> bytes:
+    """Re-encode DER as BER: indefinite lengths on the outer `depth` constructed levels and
+    OCTET STRINGs split into 8-byte chunks, leaving any TLV in `keep` (the certificates) as is.
+    """
+    out = bytearray()
+    pos = 0
+    while pos < len(der):
+        start = pos
+        tag, first = der[pos], der[pos + 1]
+        pos += 2
+        length = first
+        if first & 0x80:
+            n = first & 0x7F
+            length = int.from_bytes(der[pos : pos + n], "big")
+            pos += n
+        body = der[pos : pos + length]
+        pos += length
+        whole = der[start:pos]
+        if whole in keep:
+            out += whole
+        elif tag & 0x20 and depth > 0:
+            out += bytes([tag, 0x80]) + to_ber(body, keep, depth - 1) + b"\0\0"
+        elif tag == 0x04 and len(body) > 8:
+            out += b"\x24\x80"
+            for i in range(0, len(body), 8):
+                out += bytes([0x04, len(body[i : i + 8])]) + body[i : i + 8]
+            out += b"\0\0"
+        else:
+            out += whole
+    return bytes(out)

@@ -36,6 +36,7 @@ from tests.support.pki_factory import (  # noqa: E402
     make_leaf,
     new_key,
     outlook_pkcs7,
+    to_ber,
 )
 from tests.support.strategies import mutations  # noqa: E402
 from workers.certs.encoding import decode_byte_list, decode_bytes  # noqa: E402
@@ -68,38 +69,6 @@ R = TypeVar("R")
 
 
 # --- seed material (built once) --------------------------------------------------------
-
-
-def _to_ber(der: bytes, keep: frozenset[bytes], depth: int = 6) -> bytes:
-    """Re-encode DER with indefinite lengths (outer `depth` levels) and chunked OCTET STRINGs."""
-    out = bytearray()
-    pos = 0
-    while pos < len(der):
-        start = pos
-        tag = der[pos]
-        pos += 1
-        first = der[pos]
-        pos += 1
-        length = first
-        if first & 0x80:
-            n = first & 0x7F
-            length = int.from_bytes(der[pos : pos + n], "big")
-            pos += n
-        body = der[pos : pos + length]
-        pos += length
-        whole = der[start:pos]
-        if whole in keep:
-            out += whole
-        elif tag & 0x20 and depth > 0:
-            out += bytes([tag, 0x80]) + _to_ber(body, keep, depth - 1) + b"\0\0"
-        elif tag == 0x04 and len(body) > 8:
-            out += b"\x24\x80"
-            for i in range(0, len(body), 8):
-                out += bytes([0x04, len(body[i : i + 8])]) + body[i : i + 8]
-            out += b"\0\0"
-        else:
-            out += whole
-    return bytes(out)
 
 
 @cache
@@ -199,7 +168,7 @@ def seeds() -> dict[str, Any]:
         "certs": certs,
         "pem": rich.pem + ca.pem,
         "blob": blob,
-        "ber": _to_ber(blob, frozenset(certs)),
+        "ber": to_ber(blob, frozenset(certs)),
         "certs_only": certs_only_pkcs7([rich, ca]),
         "sst": write_sst([ca.der, root.der]),
         "ldif": ldif,

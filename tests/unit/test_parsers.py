@@ -42,6 +42,7 @@ from tests.support.pki_factory import (  # noqa: E402
     make_leaf,
     new_key,
     outlook_pkcs7,
+    to_ber,
 )
 from workers.certs.encoding import decode_byte_list, decode_bytes  # noqa: E402
 from workers.certs.pkcs7 import (  # noqa: E402
@@ -101,38 +102,6 @@ def alice_pair() -> tuple[Issued, Issued]:
     enc = leaf("Alice", key_usage_flags={"key_encipherment"})
     sig = leaf("Alice", key_usage_flags={"digital_signature"})
     return enc, sig
-
-
-def to_ber(der: bytes, keep: frozenset[bytes] = frozenset(), depth: int = 6) -> bytes:
-    """Re-encode DER as BER: indefinite lengths on the outer `depth` constructed levels and
-    OCTET STRINGs split into 8-byte chunks, leaving any TLV in `keep` (the certificates) as is.
-    """
-    out = bytearray()
-    pos = 0
-    while pos < len(der):
-        start = pos
-        tag, first = der[pos], der[pos + 1]
-        pos += 2
-        length = first
-        if first & 0x80:
-            n = first & 0x7F
-            length = int.from_bytes(der[pos : pos + n], "big")
-            pos += n
-        body = der[pos : pos + length]
-        pos += length
-        whole = der[start:pos]
-        if whole in keep:
-            out += whole
-        elif tag & 0x20 and depth > 0:
-            out += bytes([tag, 0x80]) + to_ber(body, keep, depth - 1) + b"\0\0"
-        elif tag == 0x04 and len(body) > 8:
-            out += b"\x24\x80"
-            for i in range(0, len(body), 8):
-                out += bytes([0x04, len(body[i : i + 8])]) + body[i : i + 8]
-            out += b"\0\0"
-        else:
-            out += whole
-    return bytes(out)
 
 
 # --- SST ---------------------------------------------------------------------------------
