@@ -9,7 +9,9 @@ certificates back as the demo tenant has them.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import re
 import time
@@ -48,6 +50,27 @@ redis_url = chat_fixtures.redis_url
 
 def sha(v: bytes) -> str:
     return hashlib.sha256(v).hexdigest()
+
+
+@contextlib.contextmanager
+def console_chats(
+    redis_url: str, env: dict[str, str], people: dict[str, str], roles: dict[str, Any]
+) -> Iterator[dict[str, Any]]:
+    """One real RQ worker with ``env``, and a console chat per name -> directory user with
+    ``roles`` configured; ``chats`` and their ``outs`` (what each was told)."""
+    from bot.console import ConsoleChat
+
+    workers = Workers(redis_url, env)
+    workers.start(1)
+    settings = load_settings(redis_url=redis_url, demo=False, roles=roles)
+    outs = {name: io.StringIO() for name in people}
+    chats = {name: ConsoleChat(settings, user, out=outs[name]) for name, user in people.items()}
+    try:
+        yield {"chats": chats, "outs": outs}
+    finally:
+        for c in chats.values():
+            c.close()
+        workers.stop()
 
 
 def ad_env(dc: samba.DomainController, servers: str | None = None) -> dict[str, str]:

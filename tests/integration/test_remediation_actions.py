@@ -9,7 +9,6 @@ the snapshot); every test puts the touched users back as the demo tenant has the
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -23,12 +22,18 @@ from handlers.approvals import Approvals
 from handlers.identity import person_of
 from handlers.policy import Policy
 from tests.chat import conftest as chat_fixtures
-from tests.chat.conftest import Workers
 from tests.integration.conftest import start_demo_dc
-from tests.integration.test_remediation import ROLES, _reset_directory_cache, ad_env, state, wait_for
+from tests.integration.test_remediation import (
+    ROLES,
+    _reset_directory_cache,
+    ad_env,
+    console_chats,
+    state,
+    wait_for,
+)
 from tests.samba import dc as samba
 from tests.samba.helpers import admin_connection, settings_for
-from workers.config import Roles, load_settings
+from workers.config import Roles
 from workers.remediation.execute import run_execute
 from workers.remediation.plan import plan_action
 from workers.sources.ad import AdSource
@@ -90,23 +95,13 @@ def live(
 @pytest.fixture
 def chat(live: dict[str, Any], redis_url: str) -> Iterator[dict[str, Any]]:
     """A real worker on the DC, and console chats for helpdesk, approver and a plain user."""
-    from bot.console import ConsoleChat
-
-    workers = Workers(redis_url, ad_env(live["dc"]))
-    workers.start(1)
-    settings = load_settings(redis_url=redis_url, demo=False, roles=ROLES)
-    outs = {name: io.StringIO() for name in ("helpdesk", "approver", "user")}
-    chats = {
-        "helpdesk": ConsoleChat(settings, "adele.vance", out=outs["helpdesk"]),
-        "approver": ConsoleChat(settings, "alex.wilber", out=outs["approver"]),
-        "user": ConsoleChat(settings, "ts.user", out=outs["user"]),
-    }
-    try:
-        yield {"chats": chats, "outs": outs, **live}
-    finally:
-        for c in chats.values():
-            c.close()
-        workers.stop()
+    with console_chats(
+        redis_url,
+        ad_env(live["dc"]),
+        {"helpdesk": "adele.vance", "approver": "alex.wilber", "user": "ts.user"},
+        ROLES,
+    ) as sessions:
+        yield {**sessions, **live}
 
 
 def request_and_approve(c: dict[str, Any], line: str) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import io
 import json
 import re
 from collections.abc import Iterator
@@ -24,12 +23,11 @@ from handlers.approvals import Approvals
 from handlers.identity import person_of
 from handlers.policy import Policy
 from tests.chat import conftest as chat_fixtures
-from tests.chat.conftest import Workers
 from tests.emulators.m365 import RunningEmulator, start_emulator
-from tests.integration.test_remediation import _reset_directory_cache, state, wait_for
+from tests.integration.test_remediation import _reset_directory_cache, console_chats, state, wait_for
 from workers.approvals_store import ApprovalStore
 from workers.certs.encoding import decode_byte_list
-from workers.config import Roles, load_settings
+from workers.config import Roles
 from workers.remediation.execute import run_execute
 from workers.remediation.plan import plan_reset
 from workers.sources.exchange import ExchangeSource
@@ -109,23 +107,13 @@ def live(
 @pytest.fixture
 def chat(live: dict[str, Any], redis_url: str) -> Iterator[dict[str, Any]]:
     """A real worker on the emulator, and console chats for christie, helpdesk and approver."""
-    from bot.console import ConsoleChat
-
-    workers = Workers(redis_url, live["env"])
-    workers.start(1)
-    settings = load_settings(redis_url=redis_url, demo=False, roles=ROLES)
-    outs = {name: io.StringIO() for name in ("christie", "helpdesk", "approver")}
-    chats = {
-        "christie": ConsoleChat(settings, "christie.cline", out=outs["christie"]),
-        "helpdesk": ConsoleChat(settings, "adele.vance", out=outs["helpdesk"]),
-        "approver": ConsoleChat(settings, "alex.wilber", out=outs["approver"]),
-    }
-    try:
-        yield {"chats": chats, "outs": outs, **live}
-    finally:
-        for c in chats.values():
-            c.close()
-        workers.stop()
+    with console_chats(
+        redis_url,
+        live["env"],
+        {"christie": "christie.cline", "helpdesk": "adele.vance", "approver": "alex.wilber"},
+        ROLES,
+    ) as sessions:
+        yield {**sessions, **live}
 
 
 def ask_and_approve(c: dict[str, Any], who: str, line: str) -> str:
