@@ -532,6 +532,74 @@ def test_streamed_json_records_match_whole_file_parse(scratch: Path, raw: bytes)
     )
 
 
+# Strings and numbers that a batch cut or orjson could get wrong: what looks like the end of
+# one record and the start of the next, lone surrogates, integers past 64 bits, NaN, 1e400.
+_TRICKY = st.sampled_from(["}, {", '"}, {"', "}\n,\n{", "\ud800", "\udc00x", "]", "{", "\\", '"'])
+_TRICKY_NUMBERS = st.sampled_from(
+    ["1" * 19, "-" + "9" * 25, "18446744073709551616", "NaN", "1e400", "-0.0", "5e-324"]
+)
+
+
+@st.composite
+def export_texts(draw: st.DrawFn) -> str:
+    """An export's text: records (some with nested records) joined with varied whitespace."""
+    values = st.one_of(
+        json_values, _TRICKY, st.lists(st.dictionaries(st.text(max_size=3), _TRICKY), max_size=2)
+    )
+    recs = draw(
+        st.lists(st.dictionaries(st.sampled_from(EXO_KEYS) | _TRICKY, values, max_size=4), max_size=8)
+    )
+    parts = [_json_text(r) for r in recs]
+    for i in draw(st.lists(st.integers(0, max(len(parts) - 1, 0)), max_size=2)):
+        if parts:  # a bare number where a record's value would be
+            parts[i] = (
+                parts[i].replace("}", ', "n": ' + draw(_TRICKY_NUMBERS) + "}", 1)
+                if "}" in parts[i]
+                else parts[i]
+            )
+    seps = draw(st.lists(st.sampled_from([",", ", ", "\n,\n", " ,\t", ",\r\n  "]), min_size=len(parts)))
+    body = "".join(p + (seps[i] if i < len(parts) - 1 else "") for i, p in enumerate(parts))
+    return draw(st.sampled_from(["[{}]", '{{"@odata.context": "x", "value": [{}]}}', "[\n{}\n]"])).format(
+        body
+    )
+
+
+@FUZZ
+@given(export_texts(), st.integers(min_value=0, max_value=300))
+def test_batched_json_records_match_whole_file_parse(scratch: Path, text: str, batch: int) -> None:
+    """orjson batches, whatever the cut, give the records the stdlib gives, or the same error."""
+    import workers.sources.parsing as parsing
+
+    path = scratch / "exo-recipients.json"
+    path.write_text(text, encoding="utf-8")
+    default = parsing._BATCH_CHARS
+    parsing._BATCH_CHARS = batch
+    try:
+        streamed = _outcome(lambda: parsing.map_json_records(path, lambda r: r))
+    finally:
+        parsing._BATCH_CHARS = default
+    assert repr(streamed) == repr(_outcome(lambda: load_json_records(path)))
+
+
+DEMO = Path(__file__).resolve().parents[2] / "workers" / "demo_tenant" / "data"
+
+
+def test_plain_exports_are_decoded_in_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo tenant's exports take the orjson path (a regression would only be slower)."""
+    import workers.sources.parsing as parsing
+
+    calls: list[int] = []
+    real = parsing.orjson.loads
+    monkeypatch.setattr(parsing, "_BATCH_CHARS", 4096)
+    monkeypatch.setattr(parsing.orjson, "loads", lambda b: calls.append(len(b)) or real(b))
+    for name in ("exo-recipients.json", "entra-users.json"):
+        path = DEMO / name
+        calls.clear()
+        assert parsing.map_json_records(path, lambda r: r) == load_json_records(path)
+        assert len(calls) >= 2, name
+        assert sum(calls) >= path.stat().st_size * 0.9, name  # nearly all of it went through orjson
+
+
 @FUZZ
 @given(records(EXO_KEYS))
 def test_exo_record_never_raises(record: dict[str, Any]) -> None:
