@@ -1,8 +1,8 @@
-"""Loading a snapshot with the cloud exports read in a second process gives the same users.
+"""Loading a snapshot with an export read in a second process gives the same users.
 
-Large snapshots (both exports over PARALLEL_LOAD_MIN_BYTES) read exo-recipients.json and
-entra-users.json in a forked process while the LDIF is read; the demo tenant is small, so
-the threshold is lowered here to exercise that path on it.
+Large snapshots (ad.ldif and exo-recipients.json over PARALLEL_LOAD_MIN_BYTES) read
+exo-recipients.json in a forked process while the LDIF and entra-users.json are read; the
+demo tenant is small, so the threshold is lowered here to exercise that path on it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from workers.demo_tenant import DATA_DIR
-from workers.errors import JsonExportError
+from workers.errors import SmimeDoctorError
 from workers.sources import snapshot as snapshot_module
 from workers.sources.snapshot import Snapshot
 
@@ -45,16 +45,35 @@ def test_parallel_load_matches_serial_load(monkeypatch: pytest.MonkeyPatch) -> N
     assert parallel.find("no.nickname") == serial.find("no.nickname")
 
 
+BROKEN = {
+    "exo-recipients.json": '{"value": [ {"Identity": "x", ',
+    "entra-users.json": "[{]",
+    "ad.ldif": "dn: CN=x,DC=example\nuserCertificate:: !!!\n bad continuation\n\nnot ldif at all\n",
+}
+
+
+@pytest.mark.parametrize(
+    "broken_files",
+    [
+        ["exo-recipients.json"],
+        ["entra-users.json"],
+        ["ad.ldif"],
+        ["entra-users.json", "ad.ldif"],
+        list(BROKEN),
+    ],
+)
 def test_parallel_load_reports_a_broken_export_like_a_serial_load(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broken_files: list[str]
 ) -> None:
+    """The same one-line error either way, and with several broken files the same one first."""
     broken = tmp_path / "snap"
     shutil.copytree(DATA_DIR, broken)
-    (broken / "exo-recipients.json").write_text('{"value": [ {"Identity": "x", ')
+    for name in broken_files:
+        (broken / name).write_text(BROKEN[name])
     messages = []
     for parallel in (False, True):
-        with pytest.raises(JsonExportError) as err:
+        with pytest.raises(SmimeDoctorError) as err:
             _load(broken, parallel, monkeypatch)
-        messages.append(str(err.value))
+        messages.append(f"{type(err.value).__name__}: {err.value}")
     assert messages[0] == messages[1]
-    assert "exo-recipients.json is not valid JSON" in messages[0]
+    assert broken_files[0] in messages[0]

@@ -150,14 +150,16 @@ class Snapshot:
         ad: Iterable[tuple[AdUser, list[tuple[str, bytes]]]]
         ad_records = parsing.iter_ldif(self.path / FILES["ad"]) if "ad" in self.available else iter(())
         if self._load_in_parallel():
-            # The cloud exports and the AD export are independent until matching: read the
-            # JSON files in a forked process while this one reads the LDIF.
+            # The exports are independent until matching: read the Exchange Online export (the
+            # largest) in a forked process while this one reads the LDIF and the Graph export.
             from concurrent.futures import ProcessPoolExecutor
 
             with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
-                cloud = pool.submit(self._load_cloud)
-                ad = list(_ad_items(ad_records, extra))
-                exo, entra = cloud.result()
+                exo_read = pool.submit(self._converted, "exo", _exo_item)
+                ad_read = _outcome(lambda: list(_ad_items(ad_records, extra)))
+                entra_read = _outcome(lambda: self._converted("entra", parsing.entra_from_json))
+                # several broken files: the error a serial load would raise first (exo, entra, AD)
+                exo, entra, ad = exo_read.result(), entra_read(), ad_read()
         else:
             exo, entra = self._load_cloud()
             ad = _ad_items(ad_records, extra)
@@ -469,6 +471,20 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _outcome(fn: Callable[[], _T]) -> Callable[[], _T]:
+    """Run ``fn`` now; the returned callable gives its result or raises its error later."""
+    try:
+        result = fn()
+    except Exception as exc:
+        error = exc
+
+        def fail() -> _T:
+            raise error
+
+        return fail
+    return lambda: result
 
 
 def _ad_items(records: Iterable[Record], extra: set[str]) -> Iterator[tuple[AdUser, list[tuple[str, bytes]]]]:
