@@ -2,7 +2,10 @@
 tests/mock_web_api_server): the real slack_sdk WebClient talks to it over HTTP on loopback.
 
 Canned answers for the methods the bot uses; users come from `users`; `fail_next` injects
-errors (a 429 with Retry-After, say) for one method.
+errors (a 429 with Retry-After, say) for one method. `socket_url`, when set, issues the
+WebSocket URL `apps.connections.open` answers with (Socket Mode, tests/chat/slack_socket.py);
+like Slack, that method takes only an app-level token (xapp-…) and every other method only
+a bot token (xoxb-…). Every call is recorded with the token it carried.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ class MockSlack:
         self.users = users or {}
         self.calls: list[Call] = []
         self.fail_next: dict[str, list[tuple[int, dict[str, str], dict[str, Any]]]] = {}
+        self.socket_url: Callable[[], str] | None = None
         self._ts = 1_700_000_000_000
         self._lock = threading.Lock()
         mock = self
@@ -96,6 +100,12 @@ class MockSlack:
             self._ts += 1
             ts = f"{self._ts // 1_000_000}.{self._ts % 1_000_000:06d}"
             self.calls.append(Call(method, args, token, ts))
+        if method == "apps.connections.open":
+            if token.startswith("xoxb-"):
+                return 200, {}, {"ok": False, "error": "not_allowed_token_type"}
+            if not token.startswith("xapp-") or self.socket_url is None:
+                return 200, {}, {"ok": False, "error": "invalid_auth"}
+            return 200, {}, {"ok": True, "url": self.socket_url()}
         if not token.startswith("xoxb-"):
             return 200, {}, {"ok": False, "error": "not_authed"}
         if method == "auth.test":
