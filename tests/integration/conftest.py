@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from tests.samba import dc as samba
-from tests.samba.helpers import add_service_accounts, settings_for
+from tests.samba import kerberos as krb
+from tests.samba.helpers import READER, SERVICE_PASSWORD, add_service_accounts, settings_for
 from workers.sources.ad import AdSource
 
 CI = os.environ.get("CI", "").lower() == "true"
@@ -57,3 +58,31 @@ def second_dc(tmp_path: Path) -> Iterator[samba.DomainController]:
 def ad(samba_dc: samba.DomainController) -> Iterator[AdSource]:
     with AdSource(settings_for(samba_dc)) as source:
         yield source
+
+
+# -- Kerberos: the test DC is the realm's KDC (tests/samba/kerberos.py) -----------------------
+
+
+@pytest.fixture(scope="session")
+def kerberos_realm(samba_dc: samba.DomainController, tmp_path_factory: pytest.TempPathFactory) -> krb.Realm:
+    """The session DC's realm: the Kerberos client and the gssapi package installed if missing, a
+    krb5.conf naming the DC as KDC and a ticket for svc.reader in a private cache. Like Samba: under
+    CI=true (or as root) anything missing fails the tests; locally without root they skip."""
+    try:
+        krb.ensure_kerberos()
+        realm = krb.realm_for(samba_dc, tmp_path_factory.mktemp("kerberos"))
+        realm.kinit(READER, SERVICE_PASSWORD)
+    except (samba.SambaUnavailable, OSError, subprocess.SubprocessError) as exc:
+        if CI or os.geteuid() == 0:
+            pytest.fail(f"Kerberos against the Samba DC's KDC is required for these tests: {exc}")
+        pytest.skip(f"Kerberos client not available (not root: cannot install it): {exc}")
+    return realm
+
+
+@pytest.fixture
+def kerberos(kerberos_realm: krb.Realm, monkeypatch: pytest.MonkeyPatch) -> krb.Realm:
+    """KRB5_CONFIG and KRB5CCNAME of the test realm, set for this test (and its subprocesses) only."""
+    for name, value in kerberos_realm.env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("KRB5_CLIENT_KTNAME", raising=False)
+    return kerberos_realm

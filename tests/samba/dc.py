@@ -4,8 +4,9 @@ Provisioning takes ~10 s, so the provisioned directory (domain, Exchange schema 
 TLS material, smb.conf fix-ups) is cached as a tarball under
 ``/var/tmp/smime-doctor-samba-template/`` keyed by the hash of this file and samdb_tool.py,
 and each run restores it into a private directory (≈ 0.05 s) and starts ``samba`` on its own
-loopback address (127.0.0.2, .3, …) because the LDAP ports are fixed. The DC is stopped by
-its pid. Nothing global is touched besides installing Samba with apt when it is missing.
+loopback address (127.0.0.2, .3, …) because the LDAP and Kerberos ports are fixed (it is a KDC
+too: tests/samba/kerberos.py). The DC is stopped by its pid. Nothing global is touched besides
+installing Samba with apt when it is missing.
 
 Usage as a script (for manual poking)::
 
@@ -36,6 +37,7 @@ CACHE_DIR = Path(os.environ.get("SMIME_DOCTOR_SAMBA_CACHE", "/var/tmp/smime-doct
 PACKAGES = ["samba", "samba-dsdb-modules", "samba-vfs-modules", "samba-ad-provision", "python3-ldb"]
 
 REALM = "CONTOSO.EXAMPLE"
+DC_HOST_NAME = "dc1.contoso.example"  # the DC's DNS name: its service principal is ldap/dc1.contoso.example
 NETBIOS = "CONTOSO"
 BASE_DN = "DC=contoso,DC=example"
 ADMIN_PASSWORD = "Adm1n-Pass!word"  # test-only domain; never a real secret
@@ -146,7 +148,7 @@ def build_template(target: Path) -> None:
     empty.touch()
     d = str(target)
     options = {
-        "server services": "ldap",
+        "server services": "ldap kdc",  # a DC is a KDC too (Kerberos binds: tests/samba/kerberos.py)
         "pid directory": f"{d}/run",
         "ncalrpc dir": f"{d}/ncalrpc",
         "winbindd socket directory": f"{d}/winbindd",
@@ -181,6 +183,10 @@ def build_template(target: Path) -> None:
          "--complexity=off", "-s", str(conf)]
     )  # fmt: skip
     run([SYSTEM_PYTHON, str(SAMDB_TOOL), "extend-schema", str(conf)])
+    # A real DC registers ldap/dc1.contoso.example & co. on its account (private/spn_update_list);
+    # Samba does that from its dnsupdate service, which the test DC does not run. Without these
+    # SPNs the KDC issues no ticket for LDAP.
+    run(["samba_spnupdate", "-s", str(conf)])
     (target / TEMPLATE_MARK).write_text(d)
 
 
@@ -280,10 +286,10 @@ def restore(directory: Path) -> Path:
 
 
 def free_address(start: int = 2) -> str:
-    """The first 127.0.0.N (N >= start) where nothing listens on the LDAP ports."""
+    """The first 127.0.0.N (N >= start) where nothing listens on the LDAP and Kerberos ports."""
     for n in range(start, 250):
         addr = f"127.0.0.{n}"
-        if all(_port_free(addr, p) for p in (389, 636, 3268, 3269)):
+        if all(_port_free(addr, p) for p in (88, 389, 464, 636, 3268, 3269)):
             return addr
     raise SambaUnavailable("no free loopback address 127.0.0.2-249 for the test DC")
 

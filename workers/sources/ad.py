@@ -145,6 +145,10 @@ class AdSettings:
     A server is ``ldaps://host[:port]`` (LDAPS), ``ldap://host[:port]`` (StartTLS, required) or a
     bare host (LDAPS). ``user`` may be a UPN, a DN or ``DOMAIN\\user``; ``auth="kerberos"`` binds with
     GSSAPI from the process's ticket cache instead (needs the ``gssapi`` package).
+
+    ``kerberos_hosts`` (Kerberos only): the DCs' DNS names, one per entry of ``servers`` in the same
+    order, used for the service principal ``ldap/<name>`` when a server is given by address or by an
+    alias; an empty entry, or no entries at all, means the server's own host name.
     """
 
     servers: tuple[str, ...]
@@ -160,6 +164,19 @@ class AdSettings:
     page_size: int = PAGE_SIZE
     user_filter: str = DEFAULT_USER_FILTER  # for iter_users (audits, the collector)
     extra_attributes: tuple[str, ...] = ()  # e.g. the sync-scope attribute (extensionAttribute15)
+    kerberos_hosts: tuple[str, ...] = ()  # per server: the DC's DNS name for ldap/<name> (Kerberos)
+
+    def __post_init__(self) -> None:
+        if self.kerberos_hosts and len(self.kerberos_hosts) != len(self.servers):
+            raise InputError(
+                f"SMIME_DOCTOR_AD_KERBEROS_HOSTS names {len(self.kerberos_hosts)} host(s) for "
+                f"{len(self.servers)} domain controller(s): give one DNS name per server, in the same order "
+                "(an empty entry keeps that server's own name)"
+            )
+
+    def kerberos_host(self, index: int, server_host: str) -> str:
+        """The host name in the service principal ldap/<name> for servers[index]."""
+        return (self.kerberos_hosts[index].strip() if self.kerberos_hosts else "") or server_host
 
     @staticmethod
     def from_env(env: dict[str, str] | None = None, prefix: str = "SMIME_DOCTOR_AD_") -> AdSettings:
@@ -182,6 +199,7 @@ class AdSettings:
             except OSError as exc:
                 raise InputError(f"{prefix}PASSWORD_FILE cannot be read: {exc.strerror}") from None
         extra = tuple(a.strip() for a in (get("EXTRA_ATTRIBUTES") or "").split(",") if a.strip())
+        kerberos_hosts = tuple(h.strip() for h in (get("KERBEROS_HOSTS") or "").split(","))
         try:
             return AdSettings(
                 servers=servers,
@@ -195,6 +213,7 @@ class AdSettings:
                 connect_timeout=float(get("CONNECT_TIMEOUT") or 5),
                 timeout=float(get("TIMEOUT") or 30),
                 extra_attributes=extra,
+                kerberos_hosts=kerberos_hosts if any(kerberos_hosts) else (),
             )
         except ValueError:
             raise InputError(f"{prefix}CONNECT_TIMEOUT and {prefix}TIMEOUT must be numbers") from None
@@ -299,7 +318,7 @@ class AdSource:
         for i in range(n):
             index = (self._preferred + i) % n
             server, starttls, name = self._server(s.servers[index])
-            conn = self._new_connection(server)
+            conn = self._new_connection(server, s.kerberos_host(index, server.host))
             started = time.monotonic()
             try:
                 conn.open()
@@ -308,7 +327,7 @@ class AdSource:
                     if not conn.start_tls():
                         raise LDAPStartTLSError(conn.result.get("message") or "StartTLS refused")
                 self.stats.setup_operations += 1
-                if not conn.bind():
+                if not self._bind(conn, name):
                     self._bind_failed(conn, name)
             except AdError:
                 conn.unbind()
@@ -325,7 +344,7 @@ class AdSource:
             return conn
         raise AdConnectionError("no domain controller could be reached: " + "; ".join(failures))
 
-    def _new_connection(self, server: ldap3.Server) -> ldap3.Connection:
+    def _new_connection(self, server: ldap3.Server, kerberos_host: str) -> ldap3.Connection:
         s = self.settings
         common: dict[str, Any] = {
             "receive_timeout": max(1, math.ceil(s.timeout)),  # ldap3 packs it as an integer
@@ -341,18 +360,42 @@ class AdSource:
                 raise AdError(
                     "Kerberos bind needs the 'gssapi' package (pip install gssapi) and a ticket (kinit)"
                 ) from None
+            # The service principal is ldap/<kerberos_host>: the DC's DNS name, which the server's
+            # address (or an alias) is not. ldap3 takes it as the first SASL credential.
             return ldap3.Connection(
-                server, authentication=ldap3.SASL, sasl_mechanism=ldap3.KERBEROS, **common
+                server,
+                authentication=ldap3.SASL,
+                sasl_mechanism=ldap3.KERBEROS,
+                sasl_credentials=(kerberos_host,),
+                **common,
             )
         return ldap3.Connection(
             server, user=s.user, password=s.password, authentication=ldap3.SIMPLE, **common
         )
+
+    def _bind(self, conn: ldap3.Connection, name: str) -> bool:
+        """Bind; a Kerberos failure on this side (no ticket, unknown service principal, KDC
+        unreachable) becomes one AdAuthError sentence instead of a GSSAPI traceback."""
+        if self.settings.auth != "kerberos":
+            return bool(conn.bind())
+        import gssapi  # type: ignore[import-not-found]  # present: _new_connection checked
+
+        try:
+            return bool(conn.bind())
+        except gssapi.exceptions.GSSError as exc:
+            raise AdAuthError(_kerberos_reason(exc, name, conn.sasl_credentials[0])) from None
 
     def _bind_failed(self, conn: ldap3.Connection, name: str) -> None:
         result = conn.result or {}
         code = result.get("result")
         message = str(result.get("message") or "")
         who = self.settings.user or "the Kerberos principal"
+        if code == INVALID_CREDENTIALS and self.settings.auth == "kerberos":
+            raise AdAuthError(
+                f"{name} refused the Kerberos bind ({message.strip() or result.get('description')}): the "
+                f"ticket's principal may be disabled, or the ticket is for another DC than {name} "
+                "(check SMIME_DOCTOR_AD_KERBEROS_HOSTS)"
+            )
         if code == INVALID_CREDENTIALS:
             reason = next((text for sub, text in BIND_REASONS.items() if f"data {sub}" in message), None)
             raise AdAuthError(
@@ -824,6 +867,39 @@ def _reason(exc: BaseException) -> str:
     if "certificate verify failed" in text.lower():
         return "its TLS certificate is not trusted (set the CA file)"
     return text.splitlines()[0][:200]
+
+
+def _kerberos_reason(exc: Exception, name: str, host: str) -> str:
+    """One sentence for a client-side GSSAPI failure, saying what is missing and how to get it."""
+    # gssapi's text is "Major (n): <generic>, Minor (m): <what the Kerberos library says>".
+    full = " ".join(str(exc).split())
+    detail = full.rsplit("): ", 1)[-1] if "Minor (" in full else full
+    text = full.lower()
+    cache = os.environ.get("KRB5CCNAME") or "the default ticket cache"
+    spn = f"ldap/{host}"
+    if (
+        "no kerberos credentials" in text
+        or "no credentials" in text
+        or "not found in credential cache" in text
+    ):
+        why = (
+            f"there is no Kerberos ticket in {cache}: run kinit as the service account "
+            "(or point KRB5_CLIENT_KTNAME at its keytab)"
+        )
+    elif "expired" in text:
+        why = f"the Kerberos ticket in {cache} has expired: renew it with kinit (or use a keytab)"
+    elif "server not found in kerberos database" in text:
+        why = (
+            f"the KDC knows no service principal {spn}: if the server is given by address or alias, "
+            "set SMIME_DOCTOR_AD_KERBEROS_HOSTS to the DC's DNS name"
+        )
+    elif "cannot contact any kdc" in text or "cannot find kdc" in text:
+        why = "no KDC for the ticket's realm could be reached (check krb5.conf or the _kerberos DNS records)"
+    elif "clock skew" in text:
+        why = "this machine's clock differs from the KDC's by more than the allowed skew (5 minutes)"
+    else:
+        why = detail[:200] or type(exc).__name__
+    return f"Kerberos bind to {name} (service principal {spn}) failed: {why}"
 
 
 def parent_dn(dn: str) -> str:
