@@ -2,7 +2,8 @@
 
 The demo tenant (43 recipients) is below PARALLEL_MIN_USERS, so the threshold is lowered
 here; the chunk size is lowered too, so the 43 reports come back in several chunks whose
-order the parent has to keep.
+order the parent has to keep, and workers are replaced every two chunks, so replacement
+workers (forked later, from a parent that is busy writing) must give the same answers.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from workers.demo_tenant import COLLECTED_AT
 def _audit(tmp_path: Path, fmt: str, workers: str, monkeypatch: pytest.MonkeyPatch) -> tuple[int, bytes]:
     monkeypatch.setattr(cli, "PARALLEL_MIN_USERS", 0)
     monkeypatch.setattr(cli, "_CHUNK", 5)
+    monkeypatch.setattr(cli, "_CHUNKS_PER_WORKER", 2)
     monkeypatch.setenv("SMIME_DOCTOR_WORKERS", workers)
     out = tmp_path / f"audit-{workers}.{fmt}"
     code = cli.main(["audit", "--demo", "--at", COLLECTED_AT, "--format", fmt, "--out", str(out)])
