@@ -155,7 +155,7 @@ class Snapshot:
             from concurrent.futures import ProcessPoolExecutor
 
             with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
-                exo_read = pool.submit(self._converted, "exo", _exo_item)
+                exo_read = pool.submit(parsing.map_json_records, self.path / FILES["exo"], _exo_item)
                 ad_read = _outcome(lambda: list(_ad_items(ad_records, extra)))
                 entra_read = _outcome(lambda: self._converted("entra", parsing.entra_from_json))
                 # several broken files: the error a serial load would raise first (exo, entra, AD)
