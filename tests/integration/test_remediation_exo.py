@@ -24,11 +24,17 @@ from handlers.identity import person_of
 from handlers.policy import Policy
 from tests.chat import conftest as chat_fixtures
 from tests.emulators.m365 import RunningEmulator, start_emulator
-from tests.integration.test_remediation import _reset_directory_cache, console_chats, state, wait_for
+from tests.integration.test_remediation import (
+    _reset_directory_cache,
+    audit_events,
+    console_chats,
+    state,
+    wait_for,
+)
 from workers.approvals_store import ApprovalStore
 from workers.certs.encoding import decode_byte_list
 from workers.config import Roles
-from workers.remediation.execute import run_execute
+from workers.remediation.execute import ExecutionDeferred, run_execute
 from workers.remediation.plan import plan_reset
 from workers.sources.exchange import ExchangeSource
 from workers.sources.live import LiveDirectory
@@ -247,3 +253,37 @@ def test_a_synced_recipient_is_never_written_in_exchange_online(
     assert not [c for c in cmdlets if c.startswith("Set-")]
     assert values(emu, "adele.vance") == before
     assert ApprovalStore(live["redis"]).get(request_id).state == "failed"  # type: ignore[union-attr]
+
+
+def test_exchange_online_down_at_execution_puts_the_request_back_to_approved(live: dict[str, Any]) -> None:
+    """An approved cloud-only clean-up during an Exchange Online outage: nothing is written, the
+    request waits in approved with a sentence for the requester, and the retried job does it."""
+    emu = live["emu"]
+    r = record(emu, CHRISTIE)
+    r["UserCertificate"] = (
+        list(r["UserCertificate"]) + list(record(emu, "adele.vance")["UserCertificate"])[:1]
+    )
+    request_id, plan = _approved(live, CHRISTIE)
+    assert plan["where"] == "exo" and len(plan["changes"]) == 1
+    before = values(emu, CHRISTIE)
+    # Every Exchange Online call answers 503 (Retry-After: 0, so the client's own retries are
+    # quick) until the outage is over; tokens and Graph still work.
+    emu.emulator.fail_next("exo", 503, {"error": {"code": "ServiceUnavailable"}}, count=10_000,
+                           headers={"Retry-After": "0"})  # fmt: skip
+    try:
+        with pytest.raises(ExecutionDeferred):
+            run_execute(request_id)
+        waiting = state(live, request_id)
+        assert waiting.state == "approved"
+        assert "Exchange Online cannot be reached right now" in waiting.result["message"]["en"]
+        assert "retried automatically" in waiting.result["message"]["en"]
+        assert "retry_later" in audit_events(live, request_id)
+        assert values(emu, CHRISTIE) == before
+        assert live["redis"].get(f"smime:backup:{request_id}") is None  # nothing was about to be written
+    finally:
+        emu.emulator.reset()
+    # Exchange Online is back: the job RQ retries executes the request exactly as planned
+    _reset_directory_cache()
+    assert run_execute(request_id) == "done"
+    after = values(emu, CHRISTIE)["UserCertificate"]
+    assert [sha(v) for v in after] == [sha(v) for v in before["UserCertificate"][:-1]]
