@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +125,20 @@ def test_no_ticket_is_one_sentence_naming_kinit(
     assert "\n" not in message
     assert "no Kerberos ticket" in message and "kinit" in message and "KRB5_CLIENT_KTNAME" in message
     assert "Major (" not in message  # not gssapi's raw status text
+
+
+def test_an_expired_ticket_says_renew_it(
+    kerberos: krb.Realm, samba_dc: samba.DomainController, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = f"FILE:{tmp_path / 'short-ccache'}"
+    kerberos.kinit(READER, SERVICE_PASSWORD, ccache=cache, lifetime="3s")
+    monkeypatch.setenv("KRB5CCNAME", cache)
+    time.sleep(4)
+    with AdSource(kerberos_settings(samba_dc)) as src, pytest.raises(AdAuthError) as err:
+        src.find_user("adele.vance")
+    message = str(err.value)
+    assert "\n" not in message
+    assert "expired" in message and "kinit" in message
 
 
 def test_an_address_without_the_dc_name_says_which_setting(

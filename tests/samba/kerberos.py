@@ -139,10 +139,11 @@ class Realm:
     def principal(self, user: str) -> str:
         return f"{user}@{self.name}"
 
-    def kinit(self, user: str, password: str, ccache: str | None = None) -> None:
-        """A ticket-granting ticket for user in the cache; the password goes over stdin only."""
+    def kinit(self, user: str, password: str, ccache: str | None = None, lifetime: str | None = None) -> None:
+        """A ticket-granting ticket for user in the cache (``lifetime`` as kinit -l takes it, e.g.
+        "4s"); the password goes over stdin only."""
         proc = subprocess.run(
-            ["kinit", self.principal(user)],
+            ["kinit", *(["-l", lifetime] if lifetime else []), self.principal(user)],
             input=password + "\n",
             capture_output=True,
             text=True,
