@@ -287,3 +287,21 @@ def test_exchange_online_down_at_execution_puts_the_request_back_to_approved(liv
     assert run_execute(request_id) == "done"
     after = values(emu, CHRISTIE)["UserCertificate"]
     assert [sha(v) for v in after] == [sha(v) for v in before["UserCertificate"][:-1]]
+
+
+def test_a_cloud_only_mail_user_is_cleaned_up_with_set_mailuser(live: dict[str, Any]) -> None:
+    """Mail users have no mailbox: Set-Mailbox cannot find them, Set-MailUser writes them."""
+    emu = live["emu"]
+    r = record(emu, CHRISTIE)
+    r["RecipientTypeDetails"] = r["RecipientType"] = "MailUser"
+    own = list(r["UserCertificate"])
+    r["UserCertificate"] = own + list(record(emu, "adele.vance")["UserCertificate"])[:1]
+    request_id, plan = _approved(live, CHRISTIE)
+    assert plan["where"] == "exo" and len(plan["changes"]) == 1
+    emu.emulator.calls.clear()
+    assert run_execute(request_id) == "done", state(live, request_id).result
+    assert [sha(v) for v in values(emu, CHRISTIE)["UserCertificate"]] == [
+        sha(v) for v in decode_byte_list(own)
+    ]
+    writes = [what for service, what in emu.emulator.calls if service == "exo:ok" and "Set-" in what]
+    assert writes and all("Set-MailUser" in w for w in writes), writes

@@ -48,7 +48,7 @@ from workers.roles import names_and_groups, roles_of
 log = logging.getLogger("smime_doctor.execute")
 
 CERT_ATTRIBUTES = ("userCertificate", "userSMIMECertificate")
-EXO_ATTRIBUTES = ("UserCertificate", "UserSMimeCertificate")  # cloud-only recipients (Set-Mailbox)
+EXO_ATTRIBUTES = ("UserCertificate", "UserSMimeCertificate")  # cloud-only: Set-Mailbox / Set-MailUser
 REMOVALS = {"prune_certificates", "reset_published", "clear_smime_attribute"}
 TEXT_ACTIONS = {"set_mail_nickname", "lowercase_addresses"}  # plans with scope "attributes"
 TENANT_ACTIONS = {"upload_issuing_ca"}  # plans with scope "smime_config" (Set-SmimeConfig)
@@ -516,7 +516,7 @@ def _apply_exo(
     redis: Any,
     exchange: Any,
 ) -> dict[str, Any]:
-    """A cloud-only recipient: the same steps as in AD, with Set-Mailbox in Exchange Online
+    """A cloud-only recipient: the same steps as in AD, with Set-Mailbox (Set-MailUser for a mail user) in Exchange Online
     (each changed property set to exactly its approved after-state, or $null when it becomes empty)."""
     plan = request.plan
     who = str(plan.get("primary_smtp") or request.target)
@@ -548,7 +548,11 @@ def _apply_exo(
 
     if not already:
         _save_backup(redis, settings, notifier, request, None, current, "exo")
-        exchange.set_certificates(who, {a: after[a] for a in EXO_ATTRIBUTES if values[a]})
+        exchange.set_certificates(
+            who,
+            {a: after[a] for a in EXO_ATTRIBUTES if values[a]},
+            recipient_type=str(record.get("RecipientTypeDetails") or ""),
+        )
 
     _, now = _read_exo(exchange, who)
     outcome = _certificate_outcome(

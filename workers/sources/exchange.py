@@ -219,9 +219,15 @@ class ExchangeSource:
 
     # -- remediation -----------------------------------------------------------------------------
     def clear_certificates(
-        self, identity: str, *, user_certificate: bool = True, user_smime_certificate: bool = True
+        self,
+        identity: str,
+        *,
+        user_certificate: bool = True,
+        user_smime_certificate: bool = True,
+        recipient_type: str = "UserMailbox",
     ) -> None:
-        """Set-Mailbox -UserCertificate $null / -UserSMimeCertificate $null for a cloud-only recipient.
+        """-UserCertificate $null / -UserSMimeCertificate $null for a cloud-only recipient, with
+        Set-Mailbox, or Set-MailUser for a mail user (``recipient_type``: its RecipientTypeDetails).
 
         A directory-synced recipient raises ``SyncedRecipientWriteError``: the values live in
         on-premises AD and must be removed there. An unknown one raises ``RecipientNotFoundError``.
@@ -233,14 +239,17 @@ class ExchangeSource:
             params["UserSMimeCertificate"] = None
         if len(params) == 1:
             return
-        self.invoke("Set-Mailbox", params)
+        self.invoke(set_cmdlet_for(recipient_type), params)
 
-    def set_certificates(self, identity: str, values: dict[str, list[bytes]]) -> None:
-        """Set-Mailbox -UserCertificate / -UserSMimeCertificate to exactly ``values`` (base64 on the
-        wire; ``$null`` for an empty list) for a cloud-only mailbox. Only the properties named change.
+    def set_certificates(
+        self, identity: str, values: dict[str, list[bytes]], *, recipient_type: str = "UserMailbox"
+    ) -> None:
+        """-UserCertificate / -UserSMimeCertificate set to exactly ``values`` (base64 on the wire;
+        ``$null`` for an empty list) for a cloud-only mailbox (Set-Mailbox) or mail user
+        (Set-MailUser), by ``recipient_type`` (RecipientTypeDetails). Only the properties named change.
 
-        Callers compare before writing (re-read with get_mailbox). A synced recipient raises
-        ``SyncedRecipientWriteError``; an unknown one ``RecipientNotFoundError``.
+        Callers compare before writing (re-read with get_mailbox / get_recipient). A synced
+        recipient raises ``SyncedRecipientWriteError``; an unknown one ``RecipientNotFoundError``.
         """
         import base64
 
@@ -251,7 +260,7 @@ class ExchangeSource:
             params[prop] = [base64.b64encode(v).decode() for v in vs] or None
         if len(params) == 1:
             return
-        self.invoke("Set-Mailbox", params)
+        self.invoke(set_cmdlet_for(recipient_type), params)
 
     def get_smime_issuing_ca(self) -> bytes:
         """SMIMECertificateIssuingCA as Exchange Online has it now (SST bytes; b"" when empty), read
@@ -279,6 +288,13 @@ class ExchangeSource:
 
 
 _MAIL_USER_TYPES = ("MailUser", "GuestMailUser")
+
+
+def set_cmdlet_for(recipient_type: str) -> str:
+    """The cmdlet that writes a recipient's certificate properties: Set-MailUser for mail users
+    (and guests), Set-Mailbox for mailboxes (and, as before, anything else: Exchange Online
+    then names what it refuses)."""
+    return "Set-MailUser" if recipient_type in _MAIL_USER_TYPES else "Set-Mailbox"
 
 
 def _is_mailbox(record: dict[str, Any]) -> bool:

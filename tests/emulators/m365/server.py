@@ -487,6 +487,7 @@ class M365Emulator:
             "Get-CASMailbox": _is_mailbox,
             "Get-MailUser": lambda r: str(r.get("RecipientTypeDetails")) in ("MailUser", "GuestMailUser"),
             "Set-Mailbox": _is_mailbox,
+            "Set-MailUser": lambda r: str(r.get("RecipientTypeDetails")) in ("MailUser", "GuestMailUser"),
         }
         if name not in kinds:
             return _exo_error(
@@ -507,11 +508,11 @@ class M365Emulator:
                     "Microsoft.Exchange.Configuration.Tasks.ManagementObjectAmbiguousException",
                 )
         else:
-            if name == "Set-Mailbox":
+            if name.startswith("Set-"):
                 return _exo_error(400, "BadRequest", "Identity is required.", "System.ArgumentException")
             found = [r for r in t.recipients if kinds[name](r)]
-        if name == "Set-Mailbox":
-            return self._set_mailbox(found[0], params)
+        if name.startswith("Set-"):
+            return self._set_recipient(name, found[0], params)
         if name == "Get-CASMailbox":
             found = [
                 {
@@ -537,14 +538,16 @@ class M365Emulator:
             ]
         return self._page(request, found, name.split("-", 1)[1])
 
-    def _set_mailbox(self, recipient: dict[str, Any], params: dict[str, Any]) -> web.Response:
+    def _set_recipient(self, cmdlet: str, recipient: dict[str, Any], params: dict[str, Any]) -> web.Response:
+        """Set-Mailbox / Set-MailUser: certificate properties of a cloud-only recipient."""
         changing = [p for p in params if p != "Identity"]
         if str(recipient.get("IsDirSynced")).lower() == "true":
+            what = "mailbox" if cmdlet == "Set-Mailbox" else "mail user"
             return _exo_error(
                 400,
                 "BadRequest",
-                f"The operation on mailbox \"{recipient.get('Identity')}\" failed because it's out of the current user's write scope. "
-                f"The action 'Set-Mailbox', '{', '.join(changing)}', can't be performed on the object '{recipient.get('Identity')}' "
+                f"The operation on {what} \"{recipient.get('Identity')}\" failed because it's out of the current user's write scope. "
+                f"The action '{cmdlet}', '{', '.join(changing)}', can't be performed on the object '{recipient.get('Identity')}' "
                 "because the object is being synchronized from your on-premises organization. This action should be performed on the object in your on-premises organization.",
                 "Microsoft.Exchange.Configuration.Tasks.TaskInvalidOperationException",
             )
