@@ -25,6 +25,12 @@ class TeamsConfig:
     # Overrides of the Bot Framework's public-cloud endpoints; only tests set these.
     openid_metadata_url: str | None = None
     channel_token_issuer: str | None = None
+    # SMIME_DOCTOR_TEAMS_LOGIN_URL: the Entra sign-in host the bot gets its outbound Bot Framework
+    # token from (client credentials; the tenant is appended, see bot.teams.auth). Default:
+    # Microsoft's public cloud, https://login.microsoftonline.com. Without this setting the
+    # authority was hard-wired and a wrong one showed only in production; the tests point it
+    # at a local token endpoint.
+    login_url: str | None = None
 
     @classmethod
     def from_env(cls) -> TeamsConfig:
@@ -38,6 +44,7 @@ class TeamsConfig:
             tenant_id=os.environ.get("MICROSOFT_APP_TENANT_ID", "").strip().lower(),
             app_type=match,
             production=os.environ.get("SMIME_DOCTOR_PRODUCTION", "").lower() in ("1", "true", "yes", "on"),
+            login_url=os.environ.get("SMIME_DOCTOR_TEAMS_LOGIN_URL", "").strip() or None,
         )
 
     def check(self, emulator: bool) -> None:
@@ -56,6 +63,8 @@ class TeamsConfig:
             raise InputError("MICROSOFT_APP_PASSWORD is not set")
         if self.app_type in ("SingleTenant", "UserAssignedMSI") and not self.tenant_id:
             raise InputError(f"MICROSOFT_APP_TENANT_ID is required for MICROSOFT_APP_TYPE={self.app_type}")
+        if self.login_url is not None and not self.login_url.startswith("https://"):
+            raise InputError(f"SMIME_DOCTOR_TEAMS_LOGIN_URL must be an https:// URL (got {self.login_url!r})")
         if self.production and not self.tenant_id:
             raise InputError(
                 "SMIME_DOCTOR_PRODUCTION requires MICROSOFT_APP_TENANT_ID, so users of other tenants are refused"

@@ -3,6 +3,9 @@ the bot sent, plus helpers to run aiohttp apps on loopback in a background threa
 
 It answers the calls botframework-connector makes: create a conversation, send / reply to an
 activity (returns a new id), update an activity (PUT). Tests read `calls` and wait on them.
+With `require_token="<token>"` it behaves like the real connector towards an unauthenticated
+bot: a call without `Authorization: Bearer <token>` gets 401 and is only noted in `refused`.
+Every call records the Authorization header it carried.
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ class Call:
     activity_id: str | None  # the id in the path (reply-to or updated activity)
     body: dict[str, Any]
     new_id: str | None = None  # the id the connector gave a new activity
+    authorization: str | None = None  # the Authorization header the call carried
 
     @property
     def text(self) -> str:
@@ -107,9 +111,12 @@ def _texts(node: Any) -> list[str]:
 class FakeConnector:
     calls: list[Call] = field(default_factory=list)
     created: list[dict[str, Any]] = field(default_factory=list)
+    created_authorizations: list[str | None] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     served: Served | None = None
+    require_token: str | None = None
+    refused: list[tuple[str, str, str | None]] = field(default_factory=list)  # method, path, header
 
     @property
     def url(self) -> str:
@@ -117,7 +124,7 @@ class FakeConnector:
         return self.served.url + "/"
 
     def start(self) -> FakeConnector:
-        app = web.Application()
+        app = web.Application(middlewares=[self._check_token])
         app.router.add_post("/v3/conversations", self._create)
         app.router.add_post("/v3/conversations/{cid}/activities", self._send)
         app.router.add_post("/v3/conversations/{cid}/activities/{aid}", self._send)
@@ -129,12 +136,25 @@ class FakeConnector:
         if self.served is not None:
             self.served.stop()
 
+    @web.middleware
+    async def _check_token(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        header = request.headers.get("Authorization")
+        if self.require_token is not None and header != f"Bearer {self.require_token}":
+            with self.lock:
+                self.refused.append((request.method, request.path, header))
+            return web.json_response(
+                {"error": {"code": "Unauthorized", "message": "Authorization has been denied"}}, status=401
+            )
+        response: web.StreamResponse = await handler(request)
+        return response
+
     async def _create(self, request: web.Request) -> web.Response:
         body = await request.json()
         member = (body.get("members") or [{}])[0]
         cid = f"a:personal-{member.get('id', 'x')}"
         with self.lock:
             self.created.append(body)
+            self.created_authorizations.append(request.headers.get("Authorization"))
         return web.json_response({"id": cid, "serviceUrl": self.url})
 
     async def _send(self, request: web.Request) -> web.Response:
@@ -142,7 +162,14 @@ class FakeConnector:
         new_id = f"act-{next(self._ids)}"
         with self.lock:
             self.calls.append(
-                Call("POST", request.match_info["cid"], request.match_info.get("aid"), body, new_id)
+                Call(
+                    "POST",
+                    request.match_info["cid"],
+                    request.match_info.get("aid"),
+                    body,
+                    new_id,
+                    request.headers.get("Authorization"),
+                )
             )
         return web.json_response({"id": new_id})
 
@@ -150,7 +177,9 @@ class FakeConnector:
         body = await request.json()
         aid = request.match_info["aid"]
         with self.lock:
-            self.calls.append(Call("PUT", request.match_info["cid"], aid, body))
+            self.calls.append(
+                Call("PUT", request.match_info["cid"], aid, body, None, request.headers.get("Authorization"))
+            )
         return web.json_response({"id": aid})
 
     def snapshot(self) -> list[Call]:
