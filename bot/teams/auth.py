@@ -5,9 +5,10 @@ Without an app id the SDK treats a request without a token as anonymous — that
 emulator mode, which TeamsConfig.check only allows for local use.
 
 Outbound (botframework-connector 4.17.1, read from its source): every connector client — one per
-inbound turn, per create_conversation and per proactive continue_conversation — gets a new
-MicrosoftAppCredentials, so a new msal ConfidentialClientApplication with an empty token cache:
-one client-credentials token request per turn or delivery, reused only within it. The authority
+inbound turn, per create_conversation and per proactive continue_conversation — asks the
+credentials factory for new MicrosoftAppCredentials, so a new msal ConfidentialClientApplication
+with an empty token cache: one token request per message sent. `_ReusedCredentials` keeps them
+instead, so the token is requested once and renewed by msal before it expires. The authority
 is `https://login.microsoftonline.com/<tenant>` (SingleTenant) or `…/botframework.com`
 (MultiTenant) when the login URL starts with that host; any other login URL is used verbatim
 (_PrivateCloudAppCredentials ignores the tenant, hence `login_url` below appends it). msal
@@ -19,8 +20,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
-from botframework.connector.auth import AuthenticationConstants, BotFrameworkAuthentication
+from botbuilder.integration.aiohttp import (
+    ConfigurationBotFrameworkAuthentication,
+    ConfigurationServiceClientCredentialFactory,
+)
+from botframework.connector.auth import (
+    AppCredentials,
+    AuthenticationConstants,
+    BotFrameworkAuthentication,
+    ServiceClientCredentialsFactory,
+)
 
 from bot.teams.config import TeamsConfig
 
@@ -67,6 +76,35 @@ def login_url(config: TeamsConfig) -> str | None:
     return f"{config.login_url.rstrip('/')}/{tenant}"
 
 
+class _ReusedCredentials(ServiceClientCredentialsFactory):
+    """botbuilder's credentials factory, with the credentials kept per (app, scope, authority).
+
+    botbuilder asks for new credentials — so a new msal app with an empty token cache — for
+    every turn and every proactive delivery: one token request to Entra (a round trip before
+    each answer) per message sent. Kept here, msal's cache inside them hands out the same token
+    until it renews it shortly before expiry. The key set is tiny (one app, one or two scopes)."""
+
+    def __init__(self, inner: ServiceClientCredentialsFactory) -> None:
+        self._inner = inner
+        self._made: dict[tuple[str, str, str, bool], AppCredentials] = {}
+
+    async def is_valid_app_id(self, app_id: str) -> bool:
+        return await self._inner.is_valid_app_id(app_id)
+
+    async def is_authentication_disabled(self) -> bool:
+        return await self._inner.is_authentication_disabled()
+
+    async def create_credentials(
+        self, app_id: str, oauth_scope: str, login_endpoint: str, validate_authority: bool
+    ) -> AppCredentials:
+        key = (app_id, oauth_scope, login_endpoint, validate_authority)
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = await self._inner.create_credentials(*key)
+        return made
+
+
 def make_authentication(config: TeamsConfig) -> BotFrameworkAuthentication:
     sdk: Any = _SdkConfiguration(config)
-    return ConfigurationBotFrameworkAuthentication(sdk)
+    factory = _ReusedCredentials(ConfigurationServiceClientCredentialFactory(sdk))
+    return ConfigurationBotFrameworkAuthentication(sdk, credentials_factory=factory)

@@ -10,8 +10,9 @@ What botbuilder 4.17.1 does here (botframework/connector/auth, read from its sou
 - `_ConnectorFactoryImpl.create` → `PasswordServiceClientCredentialFactory.create_credentials`
   builds a *new* `MicrosoftAppCredentials` for every connector client (one per inbound turn, per
   `create_conversation`, per proactive `continue_conversation`), and that builds a new msal
-  `ConfidentialClientApplication` with its own empty token cache. So there is one token request
-  per turn or delivery, not one per process; the tests pin that.
+  `ConfidentialClientApplication` with its own empty token cache: one token request per message
+  sent. `bot.teams.auth._ReusedCredentials` keeps the credentials per app, scope and authority,
+  so the tests expect one token request per bot process (a new process: a new request).
 - A login URL on login.microsoftonline.com gives the authority `…/<APP_TENANTID>` (SingleTenant)
   or `…/botframework.com`; any other login URL is used verbatim (`_PrivateCloudAppCredentials`),
   which is why `bot.teams.auth.login_url` appends the tenant itself.
@@ -292,9 +293,8 @@ def test_reply_carries_the_bearer_token_from_the_token_endpoint(
     # names the instance by host only, without the port
     assert login.discovered == [f"https://127.0.0.1/{BOTFRAMEWORK_TENANT}/oauth2/v2.0/authorize"]
 
-    # A second message: botbuilder builds new credentials (a new msal app and token cache) for
-    # every turn, so it asks for a token again. If a botbuilder upgrade starts caching, this
-    # count drops to 1 and this assertion says so.
+    # A second message: botbuilder alone would build new credentials (a new msal app and token
+    # cache) and ask Entra again; the kept credentials answer from msal's cache.
     assert (
         endpoint.post(
             activity(connector, "hilfe", user=STALE, locale="de-DE"), signed(login, connector)
@@ -303,7 +303,7 @@ def test_reply_carries_the_bearer_token_from_the_token_endpoint(
     )
     second = connector.wait_for(in_conversation(me(STALE), "POST", "Sie können fragen"), timeout=30)
     assert second.authorization == f"Bearer {login.access_token}"
-    assert len(login.tokens) == 2 and all(t.status == 200 and t.scope == SCOPE for t in login.tokens)
+    assert len(login.tokens) == 1 and all(t.status == 200 and t.scope == SCOPE for t in login.tokens)
     assert len(connector.snapshot()) == 2 and connector.refused == []
 
 
@@ -439,7 +439,7 @@ def test_proactive_answer_and_approval_notice_carry_the_token(
     calls = connector.snapshot()
     assert connector.refused == []
     assert {c.authorization for c in calls} == {f"Bearer {login.access_token}"}
-    # "one moment" (the turn), the plan and the approvers' notice (one delivery each): every one
-    # its own connector client, so its own token request
-    assert len(calls) == 3 and len(login.tokens) == 3
+    # "one moment" (the turn), the plan and the approvers' notice (one delivery each): each its
+    # own connector client, all with the one token
+    assert len(calls) == 3 and len(login.tokens) == 1
     assert all((t.client_id, t.scope, t.status) == (APP_ID, SCOPE, 200) for t in login.tokens)
