@@ -84,7 +84,16 @@ def make_web_app(
     bot = TeamsBot(app, transport, bot_app_id=config.app_id, tenant_id=config.tenant_id, stream=stream)
 
     async def on_error(turn: TurnContext, error: Exception) -> None:
-        log.error("turn failed: %s", type(error).__name__, exc_info=error)
+        if isinstance(error, PermissionError) and str(error).startswith("Failed to get access token"):
+            # botbuilder's words for "Entra refused the app's credentials"; Entra's reason (an
+            # AADSTS code and sentence, no secret) is what the operator needs, not a traceback
+            log.error(
+                "turn failed: the bot could not get its Bot Framework token (%s); check "
+                "MICROSOFT_APP_ID, MICROSOFT_APP_PASSWORD, MICROSOFT_APP_TYPE and MICROSOFT_APP_TENANT_ID",
+                " ".join(str(error).split())[:300],
+            )
+        else:
+            log.error("turn failed: %s", type(error).__name__, exc_info=error)
         with contextlib.suppress(Exception):
             await turn.send_activity(
                 "Sorry — something went wrong on my side. / Leider ist ein Fehler aufgetreten."
