@@ -210,14 +210,22 @@ def _approved(live: dict[str, Any], who: str) -> tuple[str, dict[str, Any]]:
     return request.id, plan
 
 
-def test_changed_in_exchange_online_after_the_plan_writes_nothing(live: dict[str, Any]) -> None:
+def _approved_foreign_value(live: dict[str, Any]) -> tuple[str, list[Any]]:
+    """christie.cline with one of adele's certificates added in Exchange Online, and the approved
+    reset that removes it; christie's own values as the export had them."""
     emu = live["emu"]
     r = record(emu, CHRISTIE)
-    r["UserCertificate"] = (
-        list(r["UserCertificate"]) + list(record(emu, "adele.vance")["UserCertificate"])[:1]
-    )
+    own = list(r["UserCertificate"])
+    r["UserCertificate"] = own + list(record(emu, "adele.vance")["UserCertificate"])[:1]
     request_id, plan = _approved(live, CHRISTIE)
     assert plan["where"] == "exo" and len(plan["changes"]) == 1
+    return request_id, own
+
+
+def test_changed_in_exchange_online_after_the_plan_writes_nothing(live: dict[str, Any]) -> None:
+    emu = live["emu"]
+    request_id, _ = _approved_foreign_value(live)
+    r = record(emu, CHRISTIE)
     r["UserCertificate"] = list(r["UserCertificate"])[:1]  # someone removed a value meanwhile
     meanwhile = values(emu, CHRISTIE)
     assert run_execute(request_id) == "failed"
@@ -259,12 +267,7 @@ def test_exchange_online_down_at_execution_puts_the_request_back_to_approved(liv
     """An approved cloud-only clean-up during an Exchange Online outage: nothing is written, the
     request waits in approved with a sentence for the requester, and the retried job does it."""
     emu = live["emu"]
-    r = record(emu, CHRISTIE)
-    r["UserCertificate"] = (
-        list(r["UserCertificate"]) + list(record(emu, "adele.vance")["UserCertificate"])[:1]
-    )
-    request_id, plan = _approved(live, CHRISTIE)
-    assert plan["where"] == "exo" and len(plan["changes"]) == 1
+    request_id, _ = _approved_foreign_value(live)
     before = values(emu, CHRISTIE)
     # Every Exchange Online call answers 503 (Retry-After: 0, so the client's own retries are
     # quick) until the outage is over; tokens and Graph still work.
@@ -294,10 +297,7 @@ def test_a_cloud_only_mail_user_is_cleaned_up_with_set_mailuser(live: dict[str, 
     emu = live["emu"]
     r = record(emu, CHRISTIE)
     r["RecipientTypeDetails"] = r["RecipientType"] = "MailUser"
-    own = list(r["UserCertificate"])
-    r["UserCertificate"] = own + list(record(emu, "adele.vance")["UserCertificate"])[:1]
-    request_id, plan = _approved(live, CHRISTIE)
-    assert plan["where"] == "exo" and len(plan["changes"]) == 1
+    request_id, own = _approved_foreign_value(live)
     emu.emulator.calls.clear()
     assert run_execute(request_id) == "done", state(live, request_id).result
     assert [sha(v) for v in values(emu, CHRISTIE)["UserCertificate"]] == [
