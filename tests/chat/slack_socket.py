@@ -13,14 +13,17 @@ speaks the protocol a Socket Mode app sees (https://api.slack.com/apis/connectio
 - WebSocket pings are answered with pongs (aiohttp's autoping), as Slack's servers do.
 
 The server runs its own asyncio loop in a daemon thread; every method is called from the test's
-thread. Plain ws:// on a loopback port: slack_sdk's builtin client uses TLS only for port 443
-(or through a proxy) and speaks plain WebSocket to any other port, so no certificate is needed.
+thread. By default it speaks plain ws:// on a free loopback port: slack_sdk's builtin client uses
+TLS only for port 443 (or through a proxy) and plain WebSocket on any other port. With an
+``ssl_context`` and port 443 it serves wss:// as Slack does, so the client's TLS path (and its
+certificate verification) is exercised too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import threading
 import time
 import uuid
@@ -56,8 +59,11 @@ class Connection:
 
 
 class SocketModeServer:
-    def __init__(self, app_id: str = APP_ID) -> None:
+    def __init__(
+        self, app_id: str = APP_ID, *, port: int = 0, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
         self.app_id = app_id
+        self.ssl_context = ssl_context
         self.connections: list[Connection] = []
         self.acks: list[Ack] = []
         self.refused: list[str] = []  # tickets that were unknown or used twice
@@ -67,7 +73,7 @@ class SocketModeServer:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="socket-mode-server", daemon=True)
         self._runner: web.AppRunner | None = None
-        self.port = 0
+        self.port = port
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> SocketModeServer:
@@ -80,7 +86,7 @@ class SocketModeServer:
         app.router.add_get("/link/", self._link)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port, ssl_context=self.ssl_context)
         await site.start()
         self.port = int(self._runner.addresses[0][1])
 
@@ -106,7 +112,8 @@ class SocketModeServer:
         ticket = uuid.uuid4().hex
         with self._changed:
             self._tickets.add(ticket)
-        return f"ws://127.0.0.1:{self.port}/link/?ticket={ticket}&app_id={self.app_id}"
+        scheme = "wss" if self.ssl_context else "ws"
+        return f"{scheme}://127.0.0.1:{self.port}/link/?ticket={ticket}&app_id={self.app_id}"
 
     # -- the WebSocket endpoint ------------------------------------------------------------
     async def _link(self, request: web.Request) -> web.StreamResponse:

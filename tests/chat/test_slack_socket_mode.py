@@ -37,7 +37,9 @@ ACK_LIMIT_S = 3.0  # Slack's deadline for an ack
 class BotProcess:
     """`smime-doctor slack` (Socket Mode) as its own process, with its output kept for failures."""
 
-    def __init__(self, redis_url: str, api: MockSlack, log: Path) -> None:
+    def __init__(
+        self, redis_url: str, api: MockSlack, log: Path, env_extra: dict[str, str] | None = None
+    ) -> None:
         script = Path(sys.executable).with_name("smime-doctor")
         command = [str(script)] if script.exists() else [sys.executable, "-m", "bot.cli"]
         env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
@@ -48,6 +50,7 @@ class BotProcess:
                 "SLACK_API_URL": api.url,
                 "SMIME_DOCTOR_REDIS_URL": redis_url,
                 "SMIME_DOCTOR_DEMO": "true",
+                **(env_extra or {}),
             }
         )
         self.log = log
@@ -279,3 +282,48 @@ def test_after_slack_refreshes_the_connection_the_bot_reconnects_and_keeps_answe
     headline = diagnosis_of(s.api, "D0ALEX", working.ts)[0]["text"]["text"]
     assert "Yes — alex.wilber@contoso.example" in headline
     s.stop()
+
+
+def test_on_port_443_the_socket_is_tls_and_the_certificate_is_verified(
+    redis_url: str, tmp_path: Path, workers: Workers
+) -> None:
+    """Slack's real URLs are wss:// on 443. There the client speaks TLS and verifies the server:
+    a certificate from a CA it does not trust gets no connection at all; with that CA trusted
+    (SSL_CERT_FILE, which the default SSL context reads) it connects and answers."""
+    import ssl
+
+    import certifi
+    import trustme
+
+    ca = trustme.CA()
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    server = SocketModeServer(port=443, ssl_context=server_ctx).start()
+    api = MockSlack(dict(USERS)).start()
+    api.socket_url = server.issue_url
+    public_cas = {"SSL_CERT_FILE": certifi.where()}  # what a production host trusts, not the test CA
+    untrusting = BotProcess(redis_url, api, tmp_path / "untrusting.log", public_cas)
+    trusting: BotProcess | None = None
+    try:
+        api.wait_for("apps.connections.open", timeout=30)  # it got a wss:// URL and tried it
+        time.sleep(2)
+        assert server.connections == [], untrusting.output()  # the TLS handshake never completed
+        assert untrusting.stop() == 0
+        assert "CERTIFICATE_VERIFY_FAILED" in untrusting.output()
+
+        workers.start(1)
+        trusting = BotProcess(redis_url, api, tmp_path / "trusting.log", {"SSL_CERT_FILE": str(ca_file)})
+        s = SocketSlack(server, api, trusting)
+        s.connected()
+        s.acked(s.command("U0STALE", "status"))
+        working = api.wait_for("chat.postMessage", lambda c: c.args["channel"] == "D0STALE")[0]
+        assert diagnosis_of(api, "D0STALE", working.ts)[0]["text"]["text"].startswith(":x: *No — stale.smime")
+        s.stop()
+    finally:
+        untrusting.kill()
+        if trusting is not None:
+            trusting.kill()
+        api.stop()
+        server.stop()
