@@ -476,7 +476,7 @@ def _binary_out(path: str | None) -> Iterator[IO[bytes]]:
 # counts, which copies the pages holding them into that worker (copy-on-write); a worker
 # is therefore replaced after _CHUNKS_PER_WORKER chunks, and its copies go with it. (When
 # the parent pickled every entry for the workers instead, it copied nearly the whole
-# snapshot into itself over an audit: +0.6 GB peak at 100,000 users.)
+# snapshot into itself over an audit: +0.5 GB peak at 100,000 users.)
 
 PARALLEL_MIN_USERS = 2000
 _CHUNK = 200
