@@ -4,15 +4,19 @@ The headline comes first (most people read nothing else), then findings grouped 
 with their remedy, certificate facts in a compact context block, and buttons for the next
 step. Slack rejects a message over its limits (50 blocks, 3000 characters a section), so a
 long answer folds into a summary that fits plus `detail`: further messages for a thread.
-Every piece of directory data is escaped — a display name must never become an @channel.
+Every piece of directory data is escaped (bot/render/escape.py) — a display name must never
+become an @channel, a link or bold text — and mrkdwn text objects are `verbatim`, so Slack
+links no bare URL or #channel in them either.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.render.escape import for_slack_code, for_slack_mrkdwn, for_slack_text
 from bot.render.text import ORDER, _dedupe, is_tenant_wide, priority, verdict_of_dicts
 
 MAX_BLOCKS = 50  # per message
@@ -149,24 +153,35 @@ class Message:
 # -- primitives ------------------------------------------------------------------------------
 
 
-def esc(text: Any) -> str:
-    """Escape the three characters Slack treats as markup (&, <, >): no mentions, no links."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+md = for_slack_mrkdwn  # a directory value inside mrkdwn
+code = for_slack_code  # a value inside our own `code` span
+esc = for_slack_text  # a plain sentence as a message's `text` (bot/slack/transport.py)
 
 
 def clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """At most `limit` characters; never ends inside a `<…>` token or an `&…;` entity (a cut
+    token would leave markup half open, or lose the date token that keeps a `*` literal)."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if cut.rfind("<") > cut.rfind(">"):
+        cut = cut[: cut.rfind("<")]
+    if cut.rfind("&") > cut.rfind(";"):
+        cut = cut[: cut.rfind("&")]
+    return cut + "…"
+
+
+def mrkdwn(text: str, limit: int) -> dict[str, Any]:
+    """A mrkdwn text object with `verbatim`: our formatting applies; no auto-linking."""
+    return {"type": "mrkdwn", "text": clip(text, limit), "verbatim": True}
 
 
 def section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, SECTION_TEXT)}}
+    return {"type": "section", "text": mrkdwn(text, SECTION_TEXT)}
 
 
 def context(texts: list[str]) -> dict[str, Any]:
-    return {
-        "type": "context",
-        "elements": [{"type": "mrkdwn", "text": clip(t, CONTEXT_TEXT)} for t in texts[:CONTEXT_ELEMENTS]],
-    }
+    return {"type": "context", "elements": [mrkdwn(t, CONTEXT_TEXT) for t in texts[:CONTEXT_ELEMENTS]]}
 
 
 def header(text: str) -> dict[str, Any]:
@@ -223,7 +238,7 @@ def next_step_buttons(lang: str, again: str = "status") -> dict[str, Any]:
 
 def slack_date(epoch: float, fallback: str) -> str:
     """A timestamp each reader sees in their own time zone."""
-    return f"<!date^{int(epoch)}^{{date_short_pretty}} {{time}}|{esc(fallback)}>"
+    return f"<!date^{int(epoch)}^{{date_short_pretty}} {{time}}|{for_slack_text(fallback)}>"
 
 
 # -- answers ---------------------------------------------------------------------------------
@@ -267,27 +282,27 @@ def fold(blocks: list[dict[str, Any]], text: str, lang: str, max_blocks: int = M
 
 def text_blocks(answer: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
     text = str(answer.get("text") or "")
-    blocks = [section(esc(text))] if text else []
+    blocks = [section(md(text, multiline=True))] if text else []
     candidates = answer.get("candidates") or []
     if candidates:
-        blocks.append(section("\n".join(f"• {esc(c)}" for c in candidates[:40])))
-    return blocks, text
+        blocks.append(section("\n".join(f"• {md(c)}" for c in candidates[:40])))
+    return blocks, for_slack_text(text, multiline=True)
 
 
 def _finding_text(f: dict[str, Any], brief: bool = False) -> str:
     count = f" (×{f['_count']})" if f.get("_count", 1) > 1 else ""
-    line = f"{EMOJI.get(f['status'], '')} *{esc(f['title'])}*{count}  `{esc(f['check'])}`"
+    line = f"{EMOJI.get(f['status'], '')} *{md(f['title'])}*{count}  `{code(f['check'])}`"
     if not brief and f.get("detail"):
-        line += f"\n{esc(f['detail'])}"
+        line += f"\n{md(f['detail'])}"
     if not brief and f.get("remedy"):
-        line += f"\n:arrow_right: {esc(f['remedy'])}"
+        line += f"\n:arrow_right: {md(f['remedy'])}"
     return line
 
 
 def _who(party: dict[str, Any]) -> str:
     address = party.get("primary_smtp") or party.get("query") or ""
     name = party.get("display_name")
-    return f"{esc(name)} ({esc(address)})" if name else esc(address)
+    return f"{md(name)} ({md(address)})" if name else md(address)
 
 
 def report_blocks(
@@ -303,13 +318,13 @@ def report_blocks(
     verdict = verdict_of_dicts(own)
     shown = "pass" if verdict == "info" else verdict
     headline = str(report.get("headline") or "")
-    blocks = [section(f"{EMOJI[shown]} *{esc(headline)}*")]
+    blocks = [section(f"{EMOJI[shown]} *{md(headline)}*")]
     subject = report.get("subject") or {}
     if report.get("sender"):
         who = f"{w['sender']}: {_who(report['sender'])}   {w['recipient']}: {_who(subject)}"
     else:
         who = _who(subject)
-    blocks.append(context([who, esc(str(report.get("evaluated_at") or ""))]))
+    blocks.append(context([who, md(str(report.get("evaluated_at") or ""))]))
     for status in ("fail", "error", "warn"):
         group = _dedupe([f for f in own if f["status"] == status])
         if not group:
@@ -323,13 +338,13 @@ def report_blocks(
     certs = report.get("certificates") or []
     if certs:
         choice = report.get("outlook_choice") or {}
-        facts = [f"*{w['certs']}* · {w['outlook']}: `{esc(choice.get('attribute') or w['nothing'])}`"]
+        facts = [f"*{w['certs']}* · {w['outlook']}: `{code(choice.get('attribute') or w['nothing'])}`"]
         for c in certs[: CONTEXT_ELEMENTS - 1]:
             mark = ":arrow_right: " if c.get("sha256") == choice.get("certificate") else ""
             facts.append(
-                f"{mark}`{esc(c.get('sha256', '')[:12])}` {esc(', '.join(c.get('emails') or []) or '-')} · "
-                f"{esc(str(c.get('not_before', ''))[:10])} … {esc(str(c.get('not_after', ''))[:10])} · "
-                f"{esc(', '.join(c.get('locations') or []))}"
+                f"{mark}`{code(c.get('sha256', '')[:12])}` {md(', '.join(c.get('emails') or []) or '-')} · "
+                f"{md(str(c.get('not_before', ''))[:10])} … {md(str(c.get('not_after', ''))[:10])} · "
+                f"{md(', '.join(c.get('locations') or []))}"
             )
         blocks.append(context(facts))
     tenant_problems = [f for f in tenant if f["status"] in ("fail", "error", "warn")]
@@ -343,7 +358,7 @@ def report_blocks(
     blocks.append(context([" · ".join(tail)]))
     if buttons:
         blocks.append(next_step_buttons(lang, again))
-    return blocks, headline
+    return blocks, for_slack_text(headline)
 
 
 def audit_blocks(
@@ -357,10 +372,10 @@ def audit_blocks(
         warn=verdicts.get("warn", 0),
         ok=verdicts.get("pass", 0) + verdicts.get("info", 0),
     )
-    blocks = [section(f"*{esc(headline)}*")]
+    blocks = [section(f"*{md(headline)}*")]
     common = summary.get("checks") or []
     if common:
-        lines = "\n".join(f"`{n:>5}` {esc(check_id)}" for check_id, n in common[:12])
+        lines = "\n".join(f"`{code(n):>5}` {md(check_id)}" for check_id, n in common[:12])
         blocks.append(section(f"*{w['common']}*\n{lines}"))
     problems = _dedupe([f for f in tenant if f["status"] in ("fail", "warn", "error")])
     if problems:
@@ -371,8 +386,8 @@ def audit_blocks(
         blocks.append(section(f"*{w['worst']}* ({len(worst)})"))
         for i in range(0, len(worst), 20):  # 20 lines a section keeps each well under 3000 chars
             rows = worst[i : i + 20]
-            blocks.append(section("\n".join(f":x: {esc(r['user'])}: {esc(r['headline'])}" for r in rows)))
-    return blocks, headline
+            blocks.append(section("\n".join(f":x: {md(r['user'])}: {md(r['headline'])}" for r in rows)))
+    return blocks, for_slack_text(headline)
 
 
 # -- approvals -------------------------------------------------------------------------------
@@ -386,8 +401,8 @@ def _changes(plan: dict[str, Any] | None, lang: str) -> dict[str, Any]:
     lines = []
     for c in changes[:25]:
         lines.append(
-            f"• `{esc(c.get('attribute', ''))}` `{esc(str(c.get('sha256', ''))[:12])}` "
-            f"{esc(c.get('subject', ''))} (→ {esc(str(c.get('not_after', ''))[:10])}) — {esc(c.get('reason', ''))}"
+            f"• `{code(c.get('attribute', ''))}` `{code(str(c.get('sha256', ''))[:12])}` "
+            f"{md(c.get('subject', ''))} (→ {md(str(c.get('not_after', ''))[:10])}) — {md(c.get('reason', ''))}"
         )
     if len(changes) > 25:
         lines.append(f"… +{len(changes) - 25}")
@@ -399,9 +414,9 @@ def plan_blocks(answer: dict[str, Any], lang: str = "en") -> tuple[list[dict[str
     w = words_for(lang)
     summary = str((answer.get("summaries") or {}).get(lang) or answer.get("summary") or "")
     request = answer.get("request") or {}
-    blocks = [section(esc(summary))] if summary else []
+    blocks = [section(md(summary, multiline=True))] if summary else []
     if request.get("id"):
-        blocks.append(section(w["your_request"].format(id=f"`{esc(request['id'])}`")))
+        blocks.append(section(w["your_request"].format(id=f"`{code(request['id'])}`")))
     plan = answer.get("plan") or request.get("plan")
     if (plan or {}).get("changes") or not summary:
         blocks.append(_changes(plan, lang))
@@ -409,20 +424,24 @@ def plan_blocks(answer: dict[str, Any], lang: str = "en") -> tuple[list[dict[str
         blocks.append(
             context([w["expires"].format(when=slack_date(request["expires"], str(request["expires"])))])
         )
-    return blocks, summary or w["your_request"].format(id=request.get("id", ""))
+    fallback = summary or w["your_request"].format(id=request.get("id", ""))
+    return blocks, for_slack_text(fallback, multiline=True)
 
 
-def _deciders(request: dict[str, Any]) -> str:
-    names = [esc(d.get("display") or d.get("actor", "")) for d in request.get("decisions") or []]
+def _deciders(request: dict[str, Any], escape: Callable[[object], str] = md) -> str:
+    names = [escape(d.get("display") or d.get("actor", "")) for d in request.get("decisions") or []]
     return ", ".join(names) or "—"
 
 
-def approval_state_line(request: dict[str, Any], lang: str = "en") -> str:
+def approval_state_line(
+    request: dict[str, Any], lang: str = "en", escape: Callable[[object], str] = md
+) -> str:
+    """The request's state in one line; `escape` is for_slack_text for a message's fallback text."""
     w = words_for(lang)
     state = request.get("state", "pending")
     if state == "pending" and request.get("decisions"):
-        return ":hourglass_flowing_sand: " + w["recorded"].format(who=_deciders(request))
-    return w.get(f"state_{state}", state).format(who=_deciders(request))
+        return ":hourglass_flowing_sand: " + w["recorded"].format(who=_deciders(request, escape))
+    return w.get(f"state_{state}", escape(state)).format(who=_deciders(request, escape))
 
 
 def approval_blocks(
@@ -433,12 +452,12 @@ def approval_blocks(
     w = words_for(lang)
     rid = str(request.get("id", ""))
     intro = w["request"].format(
-        requester=esc(request.get("requester", "")),
-        action=esc(request.get("action", "")),
-        target=esc(request.get("target", "")),
+        requester=md(request.get("requester", "")),
+        action=md(request.get("action", "")),
+        target=md(request.get("target", "")),
     )
     blocks: list[dict[str, Any]] = [section(intro), _changes(request.get("plan"), lang)]
-    facts = [f"`{esc(rid)}`"]
+    facts = [f"`{code(rid)}`"]
     if request.get("expires"):
         facts.append(w["expires"].format(when=slack_date(request["expires"], str(request["expires"]))))
     blocks.append(context(facts))
@@ -446,7 +465,16 @@ def approval_blocks(
     blocks.append(section(state_line))
     if buttons and request.get("state", "pending") == "pending":
         blocks.append(approval_buttons(rid, lang))
-    return blocks, f"{intro} — {state_line}".replace("*", "")
+    plain = (
+        w["request"]
+        .replace("*", "")
+        .format(
+            requester=for_slack_text(request.get("requester", "")),
+            action=for_slack_text(request.get("action", "")),
+            target=for_slack_text(request.get("target", "")),
+        )
+    )
+    return blocks, f"{plain} — {approval_state_line(request, lang, for_slack_text)}"
 
 
 def approval_buttons(request_id: str, lang: str = "en") -> dict[str, Any]:
@@ -481,7 +509,7 @@ def home_view(
     w = words_for(lang)
     blocks: list[dict[str, Any]] = [header(w["home_title"])]
     if error:
-        blocks.append(section(":warning: " + w["home_error"].format(error=esc(error))))
+        blocks.append(section(":warning: " + w["home_error"].format(error=md(error))))
     elif last is None:
         blocks.append(section(w["home_none"]))
     else:
@@ -504,7 +532,7 @@ def home_view(
         blocks.append({"type": "divider"})
         blocks.append(header(w["home_recent"]))
         lines = [
-            f"• `{esc(r['request'])}` {esc(r['action'])} — {esc(r['target'])}: *{esc(r['state'])}* ({esc(r['at'])})"
+            f"• `{code(r['request'])}` {md(r['action'])} — {md(r['target'])}: *{md(r['state'])}* ({md(r['at'])})"
             for r in recent[:10]
         ]
         blocks.append(section("\n".join(lines)))

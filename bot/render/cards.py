@@ -5,6 +5,10 @@ Pure functions over the answer dicts the workers put on the outbox (workers/jobs
 approval request JSON (handlers/approvals.py), so they are tested without Teams. Teams refuses
 messages over ~28 KB, so a long report is folded — fewer items, then no details — until the
 card fits `MAX_CARD_BYTES`, and the card says what was left out and where to see it all.
+
+TextBlock text and Fact titles/values are markdown in Teams: every value from the directory,
+a certificate or a request goes through `md` (bot/render/escape.py) — a certificate subject
+must never become a link in the approvers' card.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import time
 from collections import Counter
 from typing import Any
 
+from bot.render.escape import for_card_markdown as md
 from bot.render.text import LABELS, ORDER, _dedupe, is_tenant_wide, priority, verdict_of_dicts
 
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -161,7 +166,7 @@ def _report_card(
     who = str(subject.get("primary_smtp") or subject.get("query") or "")
     body: list[dict[str, Any]] = [
         text(
-            f"{SYMBOL[shown]} {report.get('headline') or ''}",
+            f"{SYMBOL[shown]} {md(report.get('headline') or '')}",
             size="Medium",
             weight="Bolder",
             color=COLOR[shown],
@@ -170,10 +175,12 @@ def _report_card(
     if report.get("sender"):
         s = report["sender"]
         sender = str(s.get("primary_smtp") or s.get("query"))
-        body.append(text(f"{labels['sender']}: {sender} · {labels['recipient']}: {who}", isSubtle=True))
+        body.append(
+            text(f"{labels['sender']}: {md(sender)} · {labels['recipient']}: {md(who)}", isSubtle=True)
+        )
     else:
         name = subject.get("display_name") or ""
-        body.append(text(f"{name} <{who}>" if name else who, isSubtle=True, spacing="None"))
+        body.append(text(f"{md(name)} ({md(who)})" if name else md(who), isSubtle=True, spacing="None"))
     findings = sorted(own, key=lambda f: (ORDER.get(f["status"], 9), priority(f["check"])))
     problems = _dedupe([f for f in findings if f["status"] in ("fail", "error", "warn")])
     notes = _dedupe([f for f in findings if f["status"] == "info"])
@@ -191,7 +198,7 @@ def _report_card(
     certs = report.get("certificates") or []
     if certs and max_certs:
         choice = report.get("outlook_choice") or {}
-        picked = str(choice.get("attribute") or labels["nothing"])
+        picked = md(choice.get("attribute") or labels["nothing"])
         body.append(
             text(f"{labels['certs']} · {labels['outlook']}: {picked}", weight="Bolder", spacing="Medium")
         )
@@ -200,9 +207,11 @@ def _report_card(
             mark = "→ " if c["sha256"] == choice.get("certificate") else ""
             facts.append(
                 {
-                    "title": f"{mark}{c['sha256'][:12]}",
-                    "value": f"{', '.join(c['emails']) or '-'} · {c['not_before'][:10]} … {c['not_after'][:10]}"
-                    f" · {', '.join(c['locations'])}",
+                    "title": f"{mark}{md(c['sha256'][:12])}",
+                    "value": md(
+                        f"{', '.join(c['emails']) or '-'} · {c['not_before'][:10]} … {c['not_after'][:10]}"
+                        f" · {', '.join(c['locations'])}"
+                    ),
                 }
             )
         body.append({"type": "FactSet", "facts": facts})
@@ -215,7 +224,9 @@ def _report_card(
     if tenant:
         body.append(text(labels["tenant"], weight="Bolder", spacing="Medium"))
         for f in tenant[:max_problems]:
-            body.append(text(f"{SYMBOL[f['status']]} {f['title']} ({f['check']})", color=COLOR[f["status"]]))
+            body.append(
+                text(f"{SYMBOL[f['status']]} {md(f['title'])} ({md(f['check'])})", color=COLOR[f["status"]])
+            )
         left_out += max(len(tenant) - max_problems, 0)
     counts = Counter(f["status"] for f in report["findings"])
     tail = labels["passed"].format(n=counts.get("pass", 0))
@@ -223,7 +234,7 @@ def _report_card(
         tail += f", {counts['skip']} {labels['skipped']}"
     body.append(text(tail, isSubtle=True, size="Small", spacing="Medium"))
     if left_out:
-        body.append(text(w["more"].format(n=left_out, who=who), isSubtle=True, size="Small"))
+        body.append(text(w["more"].format(n=left_out, who=md(who)), isSubtle=True, size="Small"))
     return card(body, report_actions(report, problems, lang))
 
 
@@ -231,12 +242,16 @@ def _finding(f: dict[str, Any], labels: dict[str, str], details: bool) -> list[d
     status = f["status"]
     count = f" (×{f['_count']})" if f.get("_count", 1) > 1 else ""
     out = [
-        text(f"{SYMBOL[status]} **{f['title']}**{count} · {f['check']}", color=COLOR[status], spacing="Small")
+        text(
+            f"{SYMBOL[status]} **{md(f['title'])}**{count} · {md(f['check'])}",
+            color=COLOR[status],
+            spacing="Small",
+        )
     ]
     if details and f.get("detail"):
-        out.append(text(f["detail"], spacing="None"))
+        out.append(text(md(f["detail"], multiline=True), spacing="None"))
     if details and f.get("remedy"):
-        out.append(text(f"→ {f['remedy']}", spacing="None", isSubtle=True))
+        out.append(text(f"→ {md(f['remedy'], multiline=True)}", spacing="None", isSubtle=True))
     return out
 
 
@@ -275,7 +290,10 @@ def audit_card(summary: dict[str, Any], tenant: list[dict[str, Any]], lang: str 
     if summary.get("checks"):
         body.append(text(w["common"], weight="Bolder", spacing="Medium"))
         body.append(
-            {"type": "FactSet", "facts": [{"title": str(n), "value": c} for c, n in summary["checks"][:12]]}
+            {
+                "type": "FactSet",
+                "facts": [{"title": str(n), "value": md(c)} for c, n in summary["checks"][:12]],
+            }
         )
     labels = LABELS["de" if lang == "de" else "en"]
     problems = [f for f in tenant if f["status"] in ("fail", "warn", "error")]
@@ -287,7 +305,7 @@ def audit_card(summary: dict[str, Any], tenant: list[dict[str, Any]], lang: str 
     if worst:
         body.append(text(w["worst"], weight="Bolder", spacing="Medium"))
         for row in worst[:25]:
-            body.append(text(f"✗ {row['user']}: {row['headline']}", spacing="Small"))
+            body.append(text(f"✗ {md(row['user'])}: {md(row['headline'])}", spacing="Small"))
         if len(worst) > 25:
             body.append(text(f"… +{len(worst) - 25}", isSubtle=True))
     built = card(body)
@@ -313,8 +331,9 @@ def _plan_rows(request: dict[str, Any], lang: str) -> list[dict[str, Any]]:
     for c in changes[:30]:
         facts.append(
             {
-                "title": f"{c.get('attribute', '?')} · {str(c.get('sha256') or '')[:12]}",
-                "value": f"{c.get('subject') or ''} (→ {str(c.get('not_after') or '')[:10]}) — {c.get('reason') or ''}",
+                "title": md(f"{c.get('attribute', '?')} · {str(c.get('sha256') or '')[:12]}"),
+                "value": f"{md(c.get('subject') or '')} (→ {md(str(c.get('not_after') or '')[:10])})"
+                f" — {md(c.get('reason') or '')}",
             }
         )
     rows: list[dict[str, Any]] = [{"type": "FactSet", "facts": facts}]
@@ -327,15 +346,18 @@ def _request_head(request: dict[str, Any], lang: str) -> list[dict[str, Any]]:
     w = _w(lang)
     state = str(request.get("state") or "pending")
     return [
-        text(w["request"].format(id=request.get("id", "?")), size="Medium", weight="Bolder"),
+        text(w["request"].format(id=md(request.get("id", "?"))), size="Medium", weight="Bolder"),
         {
             "type": "FactSet",
             "facts": [
-                {"title": w["action"], "value": str(request.get("action", ""))},
-                {"title": w["requester"], "value": str(request.get("requester", ""))},
-                {"title": w["target"], "value": str(request.get("target", ""))},
+                {"title": w["action"], "value": md(request.get("action", ""))},
+                {"title": w["requester"], "value": md(request.get("requester", ""))},
+                {"title": w["target"], "value": md(request.get("target", ""))},
                 {"title": w["expires"], "value": _when(request.get("expires"))},
-                {"title": w["state"], "value": STATE_WORDS["de" if lang == "de" else "en"].get(state, state)},
+                {
+                    "title": w["state"],
+                    "value": STATE_WORDS["de" if lang == "de" else "en"].get(state, md(state)),
+                },
             ],
         },
         text(w["changes"], weight="Bolder", spacing="Medium"),
@@ -388,7 +410,7 @@ def _decisions(request: dict[str, Any], lang: str) -> list[dict[str, Any]]:
     rows = []
     for d in request.get("decisions") or []:
         verb = w["approved"] if d.get("approve") else w["denied"]
-        who = d.get("display") or d.get("actor") or "?"
+        who = md(d.get("display") or d.get("actor") or "?")
         rows.append(
             text(
                 f"{'✓' if d.get('approve') else '✗'} {w['decided'].format(verb=verb, who=who)} · {_when(d.get('at'))}",
@@ -405,7 +427,7 @@ def plan_card(plan: dict[str, Any], request: dict[str, Any], lang: str = "en") -
     w = _w(lang)
     merged = {**request, "plan": plan or request.get("plan") or {}}
     body = [
-        text(w["plan"].format(id=request.get("id", "?")), size="Medium", weight="Bolder"),
+        text(w["plan"].format(id=md(request.get("id", "?"))), size="Medium", weight="Bolder"),
         *_plan_rows(merged, lang),
         text(w["plan_tail"], isSubtle=True, spacing="Medium"),
     ]
@@ -432,7 +454,8 @@ def answer_card(answer: dict[str, Any], lang: str = "en") -> dict[str, Any] | No
 
 
 def answer_summary(answer: dict[str, Any], lang: str = "en") -> str:
-    """One line for notifications and for clients that show no cards."""
+    """One line for notifications and for clients that show no cards. An answer without a card
+    is sent as this text, which Teams renders as markdown: it is escaped then."""
     kind = answer.get("type")
     if kind == "report":
         return str(answer["report"].get("headline") or "")
@@ -442,4 +465,4 @@ def answer_summary(answer: dict[str, Any], lang: str = "en") -> str:
         request = answer.get("request") or {}
         state = STATE_WORDS["de" if lang == "de" else "en"].get(str(request.get("state")), "")
         return f"{_w(lang)['request'].format(id=request.get('id', '?'))}: {state}".rstrip(": ")
-    return str(answer.get("text") or "")
+    return md(answer.get("text") or "", multiline=True)

@@ -1,4 +1,9 @@
-"""Reports as terminal text a helpdesk person reads at a glance: answer first, then what to do."""
+"""Reports as terminal text a helpdesk person reads at a glance: answer first, then what to do.
+
+Lines are rich markup; every value from the directory or a certificate goes through `esc`
+(bot/render/escape.py: markup escaped, control characters written out) and lines are printed
+with `emoji=False`, so a name can neither style, link nor move the terminal's cursor.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,8 @@ from collections import Counter
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
+
+from bot.render.escape import for_terminal as esc
 
 SYMBOL = {"fail": "✗", "warn": "!", "info": "i", "pass": "✓", "skip": "-", "error": "?"}
 STYLE = {
@@ -49,67 +55,77 @@ LABELS = {
 }
 
 
+def _print(console: Console, markup: str, **kw: Any) -> None:
+    """One line of our markup; emoji codes stay text (`:warning:` in a name is not ⚠)."""
+    console.print(markup, emoji=False, **kw)
+
+
 def render_report(report: dict[str, Any], console: Console, lang: str = "en", verbose: bool = False) -> None:
     """Print one report (the JSON contract shape)."""
     words = LABELS.get(lang, LABELS["en"])
     # The symbol follows the answer about this user, like the headline; tenant-wide findings come last.
     verdict = verdict_of_dicts([f for f in report["findings"] if not is_tenant_wide(f["check"])])
     shown = "pass" if verdict == "info" else verdict  # notes alone do not make an answer less of a yes
-    console.print(f"[{STYLE[shown]}]{SYMBOL[shown]} {escape(report.get('headline') or '')}[/]")
+    _print(console, f"[{STYLE[shown]}]{SYMBOL[shown]} {esc(report.get('headline') or '')}[/]")
     subject = report["subject"]
     who = f"{subject.get('display_name') or ''} <{subject.get('primary_smtp') or subject.get('query')}>"
     if report.get("sender"):
         s = report["sender"]
-        console.print(
-            f"  {words['sender']}: {escape(str(s.get('primary_smtp') or s.get('query')))}   {words['recipient']}: {escape(who)}"
+        _print(
+            console,
+            f"  {words['sender']}: {esc(str(s.get('primary_smtp') or s.get('query')))}   {words['recipient']}: {esc(who)}",
         )
     else:
-        console.print(f"  {escape(who)}  [dim]{escape(str(subject.get('dn') or ''))}[/]")
+        _print(console, f"  {esc(who)}  [dim]{esc(str(subject.get('dn') or ''))}[/]")
     findings = sorted(report["findings"], key=lambda f: (ORDER.get(f["status"], 9), priority(f["check"])))
     tenant = [f for f in findings if is_tenant_wide(f["check"])]
     findings = [f for f in findings if not is_tenant_wide(f["check"])]
     problems = [f for f in findings if f["status"] in ("fail", "error", "warn")]
     notes = [f for f in findings if f["status"] == "info"]
     if problems:
-        console.print(f"\n[bold]{words['todo']}[/]")
+        _print(console, f"\n[bold]{words['todo']}[/]")
         for f in _dedupe(problems):
             _finding(console, f, words)
     if notes:
-        console.print(f"\n[bold]{words['notes']}[/]")
+        _print(console, f"\n[bold]{words['notes']}[/]")
         for f in _dedupe(notes):
             _finding(console, f, words, brief=not verbose)
     certs = report.get("certificates") or []
     if certs:
         choice = report.get("outlook_choice") or {}
-        console.print(
-            f"\n[bold]{words['certs']}[/]  [dim]{words['outlook']}: {escape(str(choice.get('attribute') or words['nothing']))}[/]"
+        _print(
+            console,
+            f"\n[bold]{words['certs']}[/]  [dim]{words['outlook']}: {esc(str(choice.get('attribute') or words['nothing']))}[/]",
         )
         for c in certs[:12]:
             mark = "→" if c["sha256"] == choice.get("certificate") else " "
             emails = ", ".join(c["emails"]) or "-"
             locs = ", ".join(c["locations"])
-            console.print(
-                f" {mark} [dim]{c['sha256'][:12]}[/] {escape(emails)}  {c['not_before'][:10]} … {c['not_after'][:10]}  [dim]{escape(locs)}[/]"
+            _print(
+                console,
+                f" {mark} [dim]{esc(c['sha256'][:12])}[/] {esc(emails)}  {esc(c['not_before'][:10])} … {esc(c['not_after'][:10])}  [dim]{esc(locs)}[/]",
             )
         if len(certs) > 12:
-            console.print(f"   [dim]… +{len(certs) - 12}[/]")
+            _print(console, f"   [dim]… +{len(certs) - 12}[/]")
     tenant_problems = [f for f in tenant if f["status"] in ("fail", "error", "warn")]
     if tenant_problems:
-        console.print(f"\n[bold]{words['tenant']}[/]")
+        _print(console, f"\n[bold]{words['tenant']}[/]")
         for f in tenant_problems:
-            console.print(
-                f" [{STYLE[f['status']]}]{SYMBOL[f['status']]}[/] {escape(f['title'])} [dim]{f['check']}[/]"
+            _print(
+                console,
+                f" [{STYLE[f['status']]}]{SYMBOL[f['status']]}[/] {esc(f['title'])} [dim]{esc(f['check'])}[/]",
             )
     counts = Counter(f["status"] for f in findings + tenant)
     tail = words["passed"].format(n=counts.get("pass", 0))
     if counts.get("skip"):
         tail += f", {counts['skip']} {words['skipped']}"
-    console.print(f"\n[dim]{tail}[/]")
+    _print(console, f"\n[dim]{tail}[/]")
     if verbose:
         for f in findings:
             if f["status"] in ("pass", "skip"):
-                console.print(
-                    f"  [{STYLE[f['status']]}]{SYMBOL[f['status']]}[/] [dim]{f['check']}[/] {escape(f['title'])} {escape(f['detail'])}"
+                _print(
+                    console,
+                    f"  [{STYLE[f['status']]}]{SYMBOL[f['status']]}[/] [dim]{esc(f['check'])}[/] {esc(f['title'])} {esc(f['detail'])}",
                 )
 
 
@@ -164,37 +180,39 @@ def _dedupe(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _finding(console: Console, f: dict[str, Any], words: dict[str, str], brief: bool = False) -> None:
     status = f["status"]
     count = f" (×{f['_count']})" if f.get("_count", 1) > 1 else ""
-    console.print(
-        f" [{STYLE[status]}]{SYMBOL[status]}[/] [bold]{escape(f['title'])}[/]{count} [dim]{f['check']}[/]"
+    _print(
+        console,
+        f" [{STYLE[status]}]{SYMBOL[status]}[/] [bold]{esc(f['title'])}[/]{count} [dim]{esc(f['check'])}[/]",
     )
     if f["detail"] and not brief:
-        console.print(f"   {escape(f['detail'])}", highlight=False)
+        _print(console, f"   {esc(f['detail'])}", highlight=False)
     if f["remedy"] and not brief:
-        console.print(f"   [{STYLE[status]}]→[/] {escape(f['remedy'])}", highlight=False)
+        _print(console, f"   [{STYLE[status]}]→[/] {esc(f['remedy'])}", highlight=False)
 
 
 def render_audit_summary(
     summary: dict[str, Any], tenant: list[dict[str, Any]], console: Console, lang: str = "en"
 ) -> None:
     de = lang == "de"
-    console.print(
+    _print(
+        console,
         f"[bold]{'Audit' if not de else 'Prüfung'}: {summary['users']} {'Benutzer' if de else 'users'}[/]  "
         f"[red]{summary['verdicts'].get('fail', 0)} fail[/]  [yellow]{summary['verdicts'].get('warn', 0)} warn[/]  "
-        f"[green]{summary['verdicts'].get('pass', 0) + summary['verdicts'].get('info', 0)} ok[/]"
+        f"[green]{summary['verdicts'].get('pass', 0) + summary['verdicts'].get('info', 0)} ok[/]",
     )
     if summary["checks"]:
-        console.print(f"\n[bold]{'Häufigste Probleme' if de else 'Most common problems'}[/]")
+        _print(console, f"\n[bold]{'Häufigste Probleme' if de else 'Most common problems'}[/]")
         for check_id, n in summary["checks"][:12]:
-            console.print(f"  {n:6d}  {check_id}")
+            _print(console, f"  {n:6d}  {esc(check_id)}")
     problems = [f for f in tenant if f["status"] in ("fail", "warn", "error")]
     if problems:
-        console.print(f"\n[bold]{'Tenant' if not de else 'Mandant'}[/]")
+        _print(console, f"\n[bold]{'Tenant' if not de else 'Mandant'}[/]")
         for f in problems:
             _finding(console, f, LABELS["de" if de else "en"])
     worst = summary.get("worst_users") or []
     if worst:
-        console.print(f"\n[bold]{'Benutzer mit Fehlern' if de else 'Users with failures'}[/]")
+        _print(console, f"\n[bold]{'Benutzer mit Fehlern' if de else 'Users with failures'}[/]")
         for row in worst[:25]:
-            console.print(f"  [red]✗[/] {escape(row['user'])}: {escape(row['headline'])}")
+            _print(console, f"  [red]✗[/] {esc(row['user'])}: {esc(row['headline'])}")
         if len(worst) > 25:
-            console.print(f"  [dim]… +{len(worst) - 25}[/]")
+            _print(console, f"  [dim]… +{len(worst) - 25}[/]")

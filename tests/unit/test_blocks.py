@@ -269,3 +269,14 @@ def test_app_home_lists_recent_requests_with_their_latest_state() -> None:
     text = json.dumps(view, ensure_ascii=False)
     assert "Letzte Anträge" in text and "`R-abc` prune_certificates — ts.user: *done*" in text
     assert "Recent requests" not in json.dumps(home_view("en", None, None, None, None, []))
+
+
+def test_a_clipped_section_never_ends_inside_an_entity_or_a_token() -> None:
+    """A long hostile detail is cut before a half `&amp;` or `<!date…>`, never inside it."""
+    for detail in ("&" * 4000, "*" * 400, "<@U1>" * 800):
+        m = render(report([finding("fail", "cert.expired", "X", detail=detail)]), "en")
+        for b in m.blocks + [b for d in m.detail for b in d]:
+            if b["type"] == "section":
+                text = b["text"]["text"]
+                assert len(text) <= 3000 and text.count("<") == text.count(">")
+                assert text.rfind("&") < text.rfind(";") or "&" not in text
