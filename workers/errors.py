@@ -2,14 +2,88 @@
 
 Every parser and source raises only these (or subclasses), so callers — the CLI, the
 audit loop, the chat bot — can turn any failure into one sentence for a person instead
-of a traceback. ``str(error)`` is always that sentence.
+of a traceback. ``str(error)`` is always that sentence, and it may reach an end user: it
+names no host, port, URL or setting. What an operator needs besides (which domain
+controller, which setting) is ``error.admin_detail``: logged, and shown on admin-facing
+output (``admin_text``), never in a chat answer (``user_sentence``).
 """
 
 from __future__ import annotations
 
+import re
+
+# What an end user is never shown: URLs, IPv4 addresses (not OIDs), host:port, Kerberos
+# service principals (case-insensitive) and environment variable names such as
+# SMIME_DOCTOR_AD_SERVERS or KRB5_CONFIG (upper case with an underscore, case-sensitive).
+_TECHNICAL = re.compile(
+    r"\b[a-z][a-z0-9+.-]*://"
+    r"|(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d)"
+    r"|\b(?:localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)+):\d{1,5}\b"
+    r"|\bldap/[\w.-]+",
+    re.IGNORECASE,
+)
+_ENV_NAME = re.compile(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]*[A-Z0-9]\b")
+
 
 class SmimeDoctorError(Exception):
-    """Base of every error we raise on purpose."""
+    """Base of every error we raise on purpose.
+
+    ``admin_detail``: the technical version (hosts, ports, setting names) for the log and for
+    operators; also attached as an exception note, so tracebacks and test matches see it.
+    """
+
+    admin_detail: str | None = None
+
+    def __init__(self, *args: object, admin_detail: str | None = None) -> None:
+        super().__init__(*args)
+        if admin_detail:
+            self.admin_detail = " ".join(admin_detail.split())  # one line
+            self.add_note(self.admin_detail)
+
+
+def admin_text(exc: BaseException) -> str:
+    """One line for the log and for operators: the sentence, and the technical detail if any."""
+    sentence = str(exc) or type(exc).__name__
+    detail = getattr(exc, "admin_detail", None)
+    return f"{sentence} [{detail}]" if detail and detail != sentence else sentence
+
+
+def leaks_technical_detail(text: str) -> bool:
+    """Whether ``text`` holds something for operators only (see _TECHNICAL)."""
+    return bool(_TECHNICAL.search(text) or _ENV_NAME.search(text))
+
+
+GENERIC = {
+    "ad": {
+        "en": "Active Directory could not answer this right now. Please try again later; "
+        "if it persists, an administrator can find the reason in the log.",
+        "de": "Active Directory konnte das gerade nicht beantworten. Bitte später erneut versuchen; "
+        "bleibt es so, findet ein Administrator den Grund im Protokoll.",
+    },
+    "m365": {
+        "en": "Microsoft 365 could not answer this right now. Please try again later; "
+        "if it persists, an administrator can find the reason in the log.",
+        "de": "Microsoft 365 konnte das gerade nicht beantworten. Bitte später erneut versuchen; "
+        "bleibt es so, findet ein Administrator den Grund im Protokoll.",
+    },
+    "other": {
+        "en": "This could not be answered right now. Please try again later; "
+        "if it persists, an administrator can find the reason in the log.",
+        "de": "Das konnte gerade nicht beantwortet werden. Bitte später erneut versuchen; "
+        "bleibt es so, findet ein Administrator den Grund im Protokoll.",
+    },
+}
+
+
+def user_sentence(exc: BaseException, lang: str = "en") -> str:
+    """What an end user is told about ``exc``: its sentence, unless that names a host, port, URL
+    or setting (an error raised before this rule, or text a service sent) — then a plain
+    sentence for its kind of source; the detail is for the log (``admin_text``)."""
+    sentence = " ".join(str(exc).split())
+    if sentence and not leaks_technical_detail(sentence):
+        return sentence
+    kind = "ad" if isinstance(exc, AdError) else "m365" if isinstance(exc, SourceError) else "other"
+    return GENERIC[kind]["de" if lang == "de" else "en"]
 
 
 class InputError(SmimeDoctorError):
@@ -55,6 +129,10 @@ class UserLookupError(InputError):
 
 class UnknownUserError(UserLookupError):
     pass
+
+
+class InvalidNameError(UserLookupError):
+    """A name given for a directory lookup cannot name anybody (too long): refused before any query."""
 
 
 class AmbiguousUserError(UserLookupError):
@@ -130,8 +208,8 @@ class AdConnectionError(AdError):
 class AdAuditInterrupted(AdConnectionError):
     """A paged read stopped part-way; `delivered` entries had been handed out before it did."""
 
-    def __init__(self, message: str, delivered: int) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, delivered: int, *, admin_detail: str | None = None) -> None:
+        super().__init__(message, admin_detail=admin_detail)
         self.delivered = delivered
 
 

@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from workers.config import Settings, load_settings
-from workers.errors import SmimeDoctorError, TransientError, UserLookupError
+from workers.errors import SmimeDoctorError, TransientError, UserLookupError, admin_text, user_sentence
 
 log = logging.getLogger("smime_doctor.jobs")
 
@@ -50,13 +50,21 @@ def evaluation_time(spec: dict[str, Any], directory: Any) -> datetime:
     return datetime.now(UTC)
 
 
+def fault_pause(point: str) -> None:
+    """Fault drills (tests only): ``SMIME_DOCTOR_FAULT_DELAY_S=N`` pauses N seconds at the point
+    ``SMIME_DOCTOR_FAULT_POINT`` names — ``job`` (the default: the start of every chat job, as slow
+    as a hanging source) or ``after_backup`` (an execution that saved its backup and has not
+    written yet: where a drill kills the worker)."""
+    delay = float(os.environ.get("SMIME_DOCTOR_FAULT_DELAY_S") or 0)
+    if delay and (os.environ.get("SMIME_DOCTOR_FAULT_POINT") or "job") == point:
+        time.sleep(delay)
+
+
 def compute_answer(spec: dict[str, Any], directory: Any) -> dict[str, Any]:
     """Run one job. Returns {"type": "report"|"audit"|"text", ...}; bad names become a sentence."""
     from workers.diagnosis import Engine
 
-    drill_delay = float(os.environ.get("SMIME_DOCTOR_FAULT_DELAY_S") or 0)
-    if drill_delay:  # fault drills: make every job as slow as a hanging source would
-        time.sleep(drill_delay)
+    fault_pause("job")
     kind = spec["kind"]
     lang = spec.get("lang") or "en"
     at = evaluation_time(spec, directory)
@@ -143,12 +151,27 @@ def answer_or_error(spec: dict[str, Any], directory: Any) -> dict[str, Any]:
         wait=wait_random_exponential(multiplier=1, max=8),
         reraise=True,
     )(compute_answer)
+    lang = spec.get("lang") or "en"
     try:
         return attempt(spec, directory)
     except TransientError as exc:
-        return {"type": "text", "text": f"{exc} — tried {TRANSIENT_ATTEMPTS} times; please try again later."}
+        _log_failure(spec, exc)
+        text = user_sentence(exc, lang)
+        return {"type": "text", "text": f"{text} — tried {TRANSIENT_ATTEMPTS} times; please try again later."}
     except SmimeDoctorError as exc:
-        return {"type": "text", "text": str(exc)}
+        # the asker gets the sentence only (never a host, port or setting); the log gets the detail
+        _log_failure(spec, exc)
+        return {"type": "text", "text": user_sentence(exc, lang)}
+
+
+def _log_failure(spec: dict[str, Any], exc: SmimeDoctorError) -> None:
+    detail = admin_text(exc)
+    log.warning(
+        "job.failed: %s: %s",
+        spec.get("kind"),
+        detail,
+        extra={"kind": spec.get("kind"), "error": type(exc).__name__, "detail": detail},
+    )
 
 
 # -- RQ ------------------------------------------------------------------------------------

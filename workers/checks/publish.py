@@ -6,6 +6,7 @@ source Entra Connect copies); for cloud-only recipients, the Exchange Online one
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -460,6 +461,26 @@ def reenrollment_loop(user: UserFacts, ctx: Context) -> Iterator[Finding]:
         yield F(ctx, "publish.reenrollment_loop", "pass", "ok", None, {})
 
 
+SHOWN_HOLDERS = 10  # other holders a shared-certificate finding names; the count covers the rest
+_holders_memo: dict[int, tuple[set[str], list[str]]] = {}
+
+
+def other_holders(owners: set[str] | None, me: str) -> tuple[list[str], int]:
+    """(the first SHOWN_HOLDERS other holders, sorted; how many other holders in all) of one
+    certificate. Bounded, so an audit where n objects share a certificate writes n names, not n².
+    The sorted head of each owner set is computed once, not once per holder."""
+    if not owners:
+        return [], 0
+    memo = _holders_memo.get(id(owners))
+    if memo is None or memo[0] is not owners:
+        if len(_holders_memo) > 4096:
+            _holders_memo.clear()
+        memo = (owners, heapq.nsmallest(SHOWN_HOLDERS + 1, owners))
+        _holders_memo[id(owners)] = memo
+    others = [k for k in memo[1] if k != me][:SHOWN_HOLDERS]
+    return others, len(owners) - (me in owners)
+
+
 @check(
     "publish.foreign_cert",
     en="No certificate of someone else is published",
@@ -476,18 +497,20 @@ def foreign_cert(user: UserFacts, ctx: Context) -> Iterator[Finding]:
             if c.sha256 in done:
                 continue
             done.add(c.sha256)
-            others = sorted(ctx.tenant.cert_owners.get(c.sha256, set()) - {user.key})
+            others, count = other_holders(ctx.tenant.cert_owners.get(c.sha256), user.key)
             if others:
                 bad = True
+                more = count - len(others)
                 yield F(
                     ctx,
                     "publish.foreign_cert",
                     "fail",
-                    "shared",
+                    "shared_many" if more else "shared",
                     c,
-                    {"also_on": others},
+                    {"also_on": others, "also_on_count": count},
                     cert=c.short(),
                     others=", ".join(others),
+                    more=more,
                 )
             elif c.emails and not address_ok(c, user):
                 bad = True
@@ -791,6 +814,18 @@ TEXTS: Texts = {
                 "Zertifikat auch an einem anderen Objekt",
                 "{cert} ist auch an {others} veröffentlicht.",
                 "Am falschen Objekt entfernen (prune_certificates).",
+            ),
+        },
+        "shared_many": {
+            "en": (
+                "Certificate also published on other objects",
+                "{cert} is also published on {others} and {more} more.",
+                "Remove it from the objects it does not belong to (prune_certificates).",
+            ),
+            "de": (
+                "Zertifikat auch an anderen Objekten",
+                "{cert} ist auch an {others} und {more} weiteren veröffentlicht.",
+                "An den falschen Objekten entfernen (prune_certificates).",
             ),
         },
         "other_address": {

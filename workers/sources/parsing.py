@@ -9,7 +9,9 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import re
+import stat
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
@@ -20,7 +22,14 @@ import orjson
 
 from workers.certs.encoding import decode_byte_list
 from workers.certs.x509 import CertInfo, parse_certificate
-from workers.errors import EncodingError, InputError, JsonExportError, LdifError
+from workers.errors import (
+    EncodingError,
+    InputError,
+    InvalidNameError,
+    JsonExportError,
+    LdifError,
+    SnapshotError,
+)
 from workers.facts import AdConfig, AdUser, CertTemplate, EntraUser, ExoRecipient
 from workers.sources.ldif_fast import LdifReader
 
@@ -53,6 +62,21 @@ def parse_time(value: Any) -> datetime | None:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
+MAX_NAME_LENGTH = 256  # an address may be 254 characters (RFC 5321), a UPN 256; nothing longer names anyone
+
+
+def check_lookup_name(query: str) -> str:
+    """``query`` if it can name a directory user; a name longer than MAX_NAME_LENGTH is refused
+    with one sentence (not echoing it), before any lookup or LDAP query is made."""
+    name = query.strip()
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidNameError(
+            f"That name is too long to look up ({len(name)} characters; a user name has at most {MAX_NAME_LENGTH}).",
+            name[:MAX_NAME_LENGTH],
+        )
+    return query
+
+
 def guid_from_bytes(raw: bytes) -> tuple[str, str] | None:
     """(canonical GUID text, base64 immutableId) from AD's 16-byte little-endian objectGUID."""
     if len(raw) != 16:
@@ -65,6 +89,70 @@ def normalise_guid(text: str) -> str | None:
         return str(uuid.UUID(text.strip().strip("{}")))
     except ValueError:
         return None
+
+
+# -- files ------------------------------------------------------------------------------
+
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def _not_regular(label: str, mode: int) -> str:
+    kind = next((text for test, text in _KINDS if test(mode)), "not a file")
+    return f"{label} is {kind}, not a regular file; it was not read"
+
+
+def is_regular_file(path: Path, label: str | None = None, error: type[SnapshotError] = SnapshotError) -> bool:
+    """True for a regular file (symlinks followed), False when nothing is there; anything else
+    (FIFO, directory, socket, device) raises ``error`` naming it — without opening it."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise error(f"cannot read {label or path.name}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(mode):
+        raise error(_not_regular(label or path.name, mode))
+    return True
+
+
+def open_regular(
+    path: Path, label: str | None = None, error: type[SnapshotError] = SnapshotError
+) -> BinaryIO:
+    """``path`` opened for reading bytes, only if it is a regular file.
+
+    Checked before opening (a FIFO without a writer would block the open and every read
+    forever, a device would stream without end), and opened non-blocking and checked again on
+    the open descriptor, so a file swapped for a FIFO in between is refused as well.
+    """
+    name = label or path.name
+    if not is_regular_file(path, name, error):
+        raise error(f"cannot read {name}: No such file or directory")
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise error(f"cannot read {name}: {exc.strerror or exc}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise error(_not_regular(name, mode))
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def read_regular(path: Path, label: str | None = None, error: type[SnapshotError] = SnapshotError) -> bytes:
+    """The bytes of a regular file (see open_regular); any OS error is ``error`` naming the file."""
+    with open_regular(path, label, error) as fh:
+        try:
+            return fh.read()
+        except OSError as exc:
+            raise error(f"cannot read {label or path.name}: {exc.strerror or exc}") from None
 
 
 # -- LDIF -------------------------------------------------------------------------------
@@ -98,7 +186,7 @@ def iter_ldif(path: Path) -> Iterator[tuple[str, dict[str, list[bytes]]]]:
     """
     parser: LdifReader | None = None
     try:
-        with path.open("rb") as raw:
+        with open_regular(path, error=LdifError) as raw:
             stream = _to_utf8_stream(raw)
             parser = LdifReader(stream)
             yield from parser.parse()
@@ -187,10 +275,7 @@ def template_from_ldif(dn: str, attrs: dict[str, list[bytes]]) -> CertTemplate:
 
 def load_json_records(path: Path) -> list[dict[str, Any]]:
     """A JSON array, or an object with a `value` array (as the REST APIs return). Raises JsonExportError."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise JsonExportError(f"cannot read {path.name}: {exc.strerror or exc}") from None
+    raw = read_regular(path, error=JsonExportError)
     data = parse_json_bytes(raw, path.name)
     if isinstance(data, dict) and isinstance(data.get("value"), list):
         data = data["value"]
@@ -210,10 +295,7 @@ def map_json_records(path: Path, convert: Callable[[dict[str, Any]], _T]) -> lis
     but that plain shape (or a syntax error) is left to the whole-file parse, so results and
     error messages stay exactly those of :func:`load_json_records`.
     """
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise JsonExportError(f"cannot read {path.name}: {exc.strerror or exc}") from None
+    raw = read_regular(path, error=JsonExportError)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:

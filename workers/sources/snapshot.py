@@ -68,7 +68,8 @@ class Snapshot:
         self.path = Path(directory)
         if not self.path.is_dir():
             raise SnapshotError(f"snapshot directory {self.path} does not exist or is not a directory")
-        self.available = {name for name, fn in FILES.items() if (self.path / fn).is_file()}
+        # a FIFO, socket, device or directory under an export's name is refused, never opened
+        self.available = {name for name, fn in FILES.items() if parsing.is_regular_file(self.path / fn)}
         if not self.available - {"meta"}:
             raise SnapshotError(f"{self.path} holds none of the snapshot files ({', '.join(FILES.values())})")
         self.meta = self._load_meta()
@@ -86,14 +87,17 @@ class Snapshot:
     def _load_meta(self) -> dict[str, Any]:
         if "meta" not in self.available:
             return {}
-        data = parsing.parse_json_bytes((self.path / FILES["meta"]).read_bytes(), FILES["meta"])
+        data = parsing.parse_json_bytes(parsing.read_regular(self.path / FILES["meta"]), FILES["meta"])
         if not isinstance(data, dict):
             raise SnapshotError("snapshot.json must hold a JSON object")
         return data
 
     def _inside(self, name: str) -> Path:
         """A file named by snapshot.json, refused if it points outside the snapshot."""
-        candidate = (self.path / name).resolve()
+        try:
+            candidate = (self.path / name).resolve()
+        except (OSError, RuntimeError):  # a symlink loop
+            raise SnapshotError(f"snapshot.json names {name!r}, which cannot be resolved") from None
         if not candidate.is_relative_to(self.path.resolve()):
             raise SnapshotError(f"snapshot.json names {name!r}, which lies outside the snapshot directory")
         return candidate
@@ -115,10 +119,9 @@ class Snapshot:
         t.sync_scope = scope if isinstance(scope, dict) else None
         for name in self.meta.get("trusted_roots") or []:
             path = self._inside(str(name))
+            raw = parsing.read_regular(path, f"trusted root {name}")  # a FIFO would block the read
             try:
-                t.trusted_roots.extend(parse_certificate_pem_or_der(path.read_bytes()))
-            except OSError as exc:
-                raise SnapshotError(f"trusted root {name} cannot be read: {exc.strerror}") from None
+                t.trusted_roots.extend(parse_certificate_pem_or_der(raw))
             except InputError as exc:
                 raise SnapshotError(f"trusted root {name}: {exc}") from None
         if "smimeconfig" in self.available:
@@ -134,7 +137,7 @@ class Snapshot:
     def _load_sst(self) -> None:
         t = self.tenant
         if "sst" in self.available:
-            raw: Any = (self.path / FILES["sst"]).read_bytes()
+            raw: Any = parsing.read_regular(self.path / FILES["sst"])
         elif t.smime_config is not None:
             raw = t.smime_config.get("SMIMECertificateIssuingCA")
         else:
@@ -314,7 +317,7 @@ class Snapshot:
     # -- lookups --------------------------------------------------------------------
     def resolve(self, query: str) -> str:
         """The key of the one user `query` names (SMTP, UPN, sAMAccountName, objectGUID, display name)."""
-        q = query.strip()
+        q = parsing.check_lookup_name(query).strip()  # bounded: near-match search is quadratic in it
         if not q:
             raise UnknownUserError("no user name given", query)
         lookups = [q.lower()]
