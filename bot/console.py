@@ -17,7 +17,9 @@ from typing import Any, TextIO
 from rich.console import Console
 
 from bot.app import App, build_app
+from bot.render.escape import for_terminal
 from bot.render.text import render_audit_summary, render_report
+from handlers.dispatch import UNAVAILABLE
 from handlers.types import ChatRequest
 from workers.config import Settings
 from workers.errors import ServiceUnavailable
@@ -36,22 +38,30 @@ def render_answer(answer: dict[str, Any], lang: str, width: int = 100) -> str:
         render_report(answer["report"], console, lang)
     elif kind == "audit":
         render_audit_summary(answer["summary"], answer.get("tenant", []), console, lang)
+    # What follows is plain text holding directory values: printed as text, never as markup.
     elif kind == "plan":
-        console.print(plan_text(answer, lang))
+        _plain(console, plan_text(answer, lang))
     elif kind == "approval_request":
         request = answer["request"]
-        console.print(
-            f"Approval needed: {request['id']} — {request['action']} for {request['target']} (asked by {request['requester']})"
+        _plain(
+            console,
+            f"Approval needed: {request['id']} — {request['action']} for {request['target']} (asked by {request['requester']})",
         )
-        console.print(changes_text(request["plan"]))
-        console.print(f"Answer 'approve {request['id']}' or 'deny {request['id']}'.")
+        _plain(console, changes_text(request["plan"]))
+        _plain(console, f"Answer 'approve {request['id']}' or 'deny {request['id']}'.")
     elif kind == "approval_update":
         request = answer["request"]
         who = ", ".join(d.get("display") or d["actor"] for d in request.get("decisions", [])) or "—"
-        console.print(f"Request {request['id']} is now {request['state']} ({who}).")
+        _plain(console, f"Request {request['id']} is now {request['state']} ({who}).")
     else:
-        console.print(answer.get("text", ""))
+        _plain(console, answer.get("text", ""))
     return buffer.getvalue().rstrip("\n")
+
+
+def _plain(console: Console, text: str) -> None:
+    """Plain text, line by line: no markup, no emoji codes, control characters written out."""
+    for line in str(text).split("\n"):
+        console.print(for_terminal(line), emoji=False)
 
 
 def changes_text(plan: dict[str, Any]) -> str:
@@ -137,14 +147,7 @@ class ConsoleChat:
         try:
             self.app.dispatcher.submit(reply.job, target)
         except ServiceUnavailable:
-            self.out.write(
-                "bot> "
-                + {
-                    "en": "The service is unavailable right now; please try again in a minute.",
-                    "de": "Der Dienst ist gerade nicht erreichbar; bitte in einer Minute erneut versuchen.",
-                }[reply.lang]
-                + "\n\n"
-            )
+            self.out.write(f"bot> {UNAVAILABLE[reply.lang]}\n\n")
             return "unavailable"
         if wait and not done.wait(ANSWER_TIMEOUT_S):
             self.out.write("bot> (still working — the answer will appear here)\n")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
 import threading
 import time
@@ -18,7 +19,7 @@ from typing import Any, Protocol
 
 from handlers import help as helptext
 from handlers.identity import IdentityError, IdentityResolver, Person
-from handlers.intents import Intent, parse
+from handlers.intents import MAX_MESSAGE_CHARS, Intent, parse
 from handlers.policy import Policy
 from handlers.types import ChatRequest, JobSpec, Reply
 from workers.config import Settings
@@ -41,6 +42,34 @@ UNAVAILABLE = {
     "en": "The service is unavailable right now; please try again in a minute.",
     "de": "Der Dienst ist gerade nicht erreichbar; bitte in einer Minute erneut versuchen.",
 }
+TOO_LONG = {
+    "en": f"That message is too long for me (over {MAX_MESSAGE_CHARS:,} characters); "
+    "please ask in one short sentence, e.g. 'check alice'.",
+    "de": f"Diese Nachricht ist mir zu lang (über {MAX_MESSAGE_CHARS:,} Zeichen); ".replace(",", ".")
+    + "bitte fragen Sie in einem kurzen Satz, z. B. „prüfe alice“.",
+}
+
+log = logging.getLogger("smime_doctor.dispatch")
+
+
+def _outage_errors() -> tuple[type[Exception], ...]:
+    try:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+    except ImportError:  # embedded mode needs no redis package
+        return (ServiceUnavailable,)
+    return (ServiceUnavailable, RedisConnectionError, RedisTimeoutError)
+
+
+# Redis (approvals, audit trail, job queue) cannot be reached: the asker gets UNAVAILABLE.
+# Caught where a chat command or a button click enters (Dispatcher.handle, the transports'
+# approval clicks), never per command.
+OUTAGE: tuple[type[Exception], ...] = _outage_errors()
+
+
+def log_outage(where: str, exc: BaseException) -> None:
+    """One line naming only the exception's type (its text names hosts; a URL could carry a password)."""
+    log.warning("%s: Redis or the job queue is unreachable (%s); told the user", where, type(exc).__name__)
 
 
 @dataclass(frozen=True)
@@ -80,6 +109,9 @@ class Dispatcher:
 
     # -- the immediate part ---------------------------------------------------------------
     def handle(self, req: ChatRequest) -> Reply:
+        if len(req.text) > MAX_MESSAGE_CHARS:  # before any parsing: a pasted log is not a question
+            lang = locale_lang(req.locale) or self.settings.lang
+            return Reply(TOO_LONG[lang], "refusal", lang)
         intent = parse(req.text)
         lang = intent.lang or locale_lang(req.locale) or self.settings.lang
         try:
@@ -112,6 +144,9 @@ class Dispatcher:
                 "de": f"Ich finde niemanden namens „{exc.query}“ im Verzeichnis{near}. Versuchen Sie die Mailadresse.",
             }[lang]
             return Reply(text, "error", lang, choices=tuple(exc.candidates))
+        except OUTAGE as exc:  # approve/deny/pending/undo/history read and write Redis here
+            log_outage(f"chat command {intent.kind}", exc)
+            return Reply(UNAVAILABLE[lang], "unavailable", lang)
 
     def _plan(self, intent: Intent, asker: Person, req: ChatRequest, lang: str) -> Reply:
         me = asker.primary_smtp or asker.key
@@ -163,7 +198,7 @@ class Dispatcher:
                     "refusal",
                     lang,
                 )
-            waiting = [r for r in self.approvals.pending() if r.requester != asker.key]
+            waiting = [r for r in self.approvals.pending() if not asker.is_same(r.requester_identity)]
             if not waiting:
                 return Reply(
                     {"en": "Nothing waits for your approval.", "de": "Nichts wartet auf Ihre Freigabe."}[

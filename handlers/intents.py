@@ -4,6 +4,10 @@ Matching is deliberately forgiving: case, punctuation, a missing question mark, 
 written as ae/oe/ue, and the misspellings people actually type ("certifcate", "zertifkat").
 Anything not understood becomes an ``unknown`` intent carrying the closest commands, so the
 bot always answers with something useful.
+
+Cost is linear in the message: no pattern lets the regex engine retry an unbounded name
+group at every occurrence of a separator (``why a to a to a … #`` once took seconds), and a
+message longer than MAX_MESSAGE_CHARS is not parsed at all (``too_long``).
 """
 
 from __future__ import annotations
@@ -28,8 +32,14 @@ KINDS = (
     "pending",
     "undo",
     "request",
+    "too_long",
     "unknown",
 )
+
+# Chat commands are one sentence; anything longer (a pasted log, a whole mail) is refused before
+# any parsing, so no message can keep a transport from acknowledging in time.
+MAX_MESSAGE_CHARS = 4000
+SUGGEST_CHARS = 200  # how much of an unknown message the "did you mean" similarity reads
 
 
 @dataclass(frozen=True)
@@ -50,9 +60,11 @@ def normalise(text: str) -> str:
     t = unicodedata.normalize("NFKC", text).strip().lower()
     t = t.replace("ä", "ae").replace("ö", "oe").replace("ü", "ue").replace("ß", "ss")
     t = t.replace("’", "'").replace("`", "'")
-    t = re.sub(r"^[/!]+", "", t)  # "/smime status", "!help"
+    t = t.lstrip("/!")  # "/smime status", "!help"
     t = re.sub(r"^(smime|smime-doctor)\s+", "", t)
-    t = re.sub(r"[?!.,;:]+$", "", t)
+    # rstrip, not re.sub(r"[?!.,;:]+$"): the regex retries at every character of a long
+    # punctuation run that does not end the text ("???…?a"), which is quadratic
+    t = t.rstrip("?!.,;:")
     t = re.sub(r"[?!]+", " ", t)
     return re.sub(r"\s+", " ", t).strip()
 
@@ -61,6 +73,10 @@ def normalise(text: str) -> str:
 CERT_EN = r"(?:certificates?|certs?|certifcates?|certficates?|certificat|smime|s/mime|key)"
 CERT_DE = r"(?:zertifikate?|zertifkate?|zertifikat\w*|zerts?|zert|smime|s/mime|schluessel)"
 NAME = r"(?P<name>[\w.@'\\\-+{} ]+?)"
+# Atomic groups (?>…) below: where a lazy name is followed by a separator and then by another
+# open-ended name, the first separator decides. Retrying at later separators cannot succeed
+# (every later rest is a suffix of the first one, and the names take the separators' characters)
+# but costs a scan of the rest per separator: quadratic on "why a to a to a … #".
 ME_EN = r"(?:me|myself|my address|my mailbox)"
 ME_DE = r"(?:mir|mich|an mich)"
 
@@ -102,7 +118,7 @@ _p(
     "why",
     "en",
     r"why (?:can ?not|can'?t|cant|does ?n'?t|is) "
-    + r"(?P<sender>[\w.@'\\\-+{} ]+?) (?:not )?(?:able to )?(?:encrypt|send encrypted (?:mail|email|messages?))(?: mail| email| messages?)? to (?P<recipient>(?!"
+    + r"(?>(?P<sender>[\w.@'\\\-+{} ]+?) (?:not )?(?:able to )?(?:encrypt|send encrypted (?:mail|email|messages?))(?: mail| email| messages?)? to )(?P<recipient>(?!"
     + ME_EN
     + r"$)[\w.@'\\\-+{} ]+)",
 )
@@ -121,7 +137,7 @@ _p(
 _p(
     "why",
     "de",
-    r"warum kann (?P<sender>[\w.@'\\\-+{} ]+?) (?:an |nach )(?P<recipient>(?!mich$)[\w.@'\\\-+{} ]+?) (?:nicht |keine )?(?:verschluesselt (?:schreiben|senden|mailen)|verschluesseln|verschluesselten? (?:mails?|e-mails?|nachrichten) (?:schicken|senden))",
+    r"warum kann (?>(?P<sender>[\w.@'\\\-+{} ]+?) (?:an |nach ))(?P<recipient>(?!mich$)[\w.@'\\\-+{} ]+?) (?:nicht |keine )?(?:verschluesselt (?:schreiben|senden|mailen)|verschluesseln|verschluesselten? (?:mails?|e-mails?|nachrichten) (?:schicken|senden))",
 )
 _p(
     "why_to_me",
@@ -134,7 +150,12 @@ _p(
     r"(?:warum kann (?:niemand|keiner) (?:mir|an mich) verschluesselt (?:schreiben|senden)|wer kann (?:mir|an mich) verschluesselt schreiben)",
 )
 _p(
-    "why", "en", r"why (?P<sender>[\w.@'\\\-+{} ]+?) (?:to|->|→) (?P<recipient>[\w.@'\\\-+{} ]+)"
+    "why",
+    "en",
+    # " to " is made of name characters: atomic, the first one decides. An arrow is not (">", "→"),
+    # so a name cannot run past one: only the first arrow can match, and trying it costs nothing.
+    r"why (?:(?>(?P<sender>[\w.@'\\\-+{} ]+?) to )(?P<recipient>[\w.@'\\\-+{} ]+)"
+    r"|(?P<sender_a>[\w.@'\\\-+{} ]+?) (?:->|→) (?P<recipient_a>[\w.@'\\\-+{} ]+))",
 )  # /smime why alex to bob
 _p("why_to_me", "en", r"why (?P<sender>[\w.@'\\\-+{} ]+)")  # /smime why alex
 # -- reset ------------------------------------------------------------------------------
@@ -181,11 +202,11 @@ _p("history", "de", r"(?:verlauf|historie|aenderungen) (?:von |fuer )?" + NAME)
 _p(
     "check",
     "en",
-    r"(?:check|diagnose|status of|status for|look up|lookup|is "
+    r"(?:check|diagnose|status of|status for|look up|lookup|is (?>"
     + NAME
     + r"'?s? "
-    + CERT_EN
-    + r" published)(?: user)? ?"
+    + CERT_EN.replace("|s/mime", "")  # "/" is no name character: the alternative below
+    + r" published)|is (?P<name_a>[\w.@'\\\-+{} ]+?)'?s? s/mime published)(?: user)? ?"
     + r"(?P<name2>[\w.@'\\\-+{} ]+)?",
 )
 _p("check", "de", r"(?:pruefe|prüfe|pruef|check|diagnose) (?:den |die )?(?:benutzer(?:in)? )?" + NAME)
@@ -242,7 +263,10 @@ def guess_language(text: str) -> str | None:
 
 
 def parse(text: str) -> Intent:
-    """Turn one chat message into an Intent. Never raises; never returns None."""
+    """Turn one chat message into an Intent. Never raises; never returns None.
+    Longer than MAX_MESSAGE_CHARS: ``too_long``, without reading the text."""
+    if len(text) > MAX_MESSAGE_CHARS:
+        return Intent("too_long")
     n = normalise(text)
     if not n:
         return Intent("help", guess_language(text))
@@ -252,6 +276,8 @@ def parse(text: str) -> Intent:
         if not m:
             continue
         groups = {k: (v.strip(" '\"") if v else v) for k, v in m.groupdict().items()}
+        for k in [k for k in groups if k.endswith("_a")]:  # a pattern's second spelling of a group
+            groups[k[:-2]] = groups[k[:-2]] or groups.pop(k)
         if lang == "en" and kind in COMMAND_WORDS and len(n.split()) <= 3:
             lang = None  # "check bob", "audit", "help": command words, not a language choice
         if kind == "why":
@@ -310,10 +336,13 @@ def closest_commands(normalised: str, lang: str | None = None) -> tuple[str, ...
     langs = [lang] if lang else ["en", "de"]
     phrasings = [p for lg in langs for p, _ in COMMANDS[lg]]
     words = normalised.split()
+    # difflib costs (message length) × (phrasing length) per phrasing: the similarity is judged on
+    # the message's start (the longest phrasing is under 100 characters), the word overlap on all of it
+    head = normalised[:SUGGEST_CHARS]
     scored = []
     for p in phrasings:
         pn = normalise(p)
-        ratio = difflib.SequenceMatcher(None, normalised, pn).ratio()
+        ratio = difflib.SequenceMatcher(None, head, pn).ratio()
         overlap = len(set(words) & set(pn.split()))
         scored.append((overlap + ratio, p))
     scored.sort(reverse=True)

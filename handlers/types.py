@@ -40,7 +40,7 @@ class Reply:
     """The immediate answer to a message; `job` is work still to do (its answer follows)."""
 
     text: str
-    kind: str  # "answer", "ack", "refusal", "question", "error", "help"
+    kind: str  # "answer", "ack", "refusal", "question", "error", "help", "unavailable"
     lang: str
     job: JobSpec | None = None
     choices: tuple[str, ...] = ()  # for "question": the candidates to pick from

@@ -1,7 +1,8 @@
 """Approve/Deny clicks. The button carries only the opaque request id; who clicked is the
 payload's user id, and `App.decide` checks their role, that they are not the requester,
 the expiry and that the request is still open. The message then shows the decision and
-loses its buttons; the clicker gets the outcome as a sentence only they can see.
+loses its buttons; the clicker gets the outcome as a sentence only they can see — also when
+Redis is down (the service-unavailable sentence, nothing raised).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import logging
 from typing import Any
 
 from bot.render.blocks import esc, render
-from handlers.dispatch import locale_lang
+from handlers.dispatch import OUTAGE, UNAVAILABLE, locale_lang, log_outage
 
 log = logging.getLogger("smime_doctor.slack")
 
@@ -24,6 +25,17 @@ class ApprovalClicks:
         self.home = home
 
     def click(self, body: dict[str, Any], action: dict[str, Any], approve: bool) -> Any:
+        """The one entry of a click: with Redis (the approvals' store) unreachable the clicker is told so."""
+        try:
+            return self._click(body, action, approve)
+        except OUTAGE as exc:
+            log_outage("slack approval click", exc)
+            user = body["user"]["id"]
+            lang = locale_lang(self.people.profile(user).locale) or self.core.settings.lang
+            self._tell(body, user, UNAVAILABLE[lang], home=False)
+            return None
+
+    def _click(self, body: dict[str, Any], action: dict[str, Any], approve: bool) -> Any:
         user = body["user"]["id"]
         request_id = str(action.get("value") or "")
         outcome = self.core.decide(platform="slack", user_id=user, request_id=request_id, approve=approve)
@@ -44,13 +56,19 @@ class ApprovalClicks:
             )
             self.client.chat_update(channel=channel, ts=ts, text=shared.text, blocks=shared.blocks)
             self.store.add_approval_message(data["id"], channel, ts)
-        if channel:
-            self.client.chat_postEphemeral(channel=channel, user=user, text=esc(sentence))
-        else:  # clicked in App Home: say it in the DM and show the shorter queue
-            self.client.chat_postMessage(channel=self.people.dm_channel(user), text=esc(sentence))
-            self.home.publish(user)
+        self._tell(body, user, sentence, home=True)
         log.info(
             "approval click",
             extra={"request_id": request_id, "approve": approve, "ok": outcome.ok, "state": outcome.state},
         )
         return outcome
+
+    def _tell(self, body: dict[str, Any], user: str, sentence: str, *, home: bool) -> None:
+        channel = (body.get("channel") or {}).get("id")
+        if channel:
+            self.client.chat_postEphemeral(channel=channel, user=user, text=esc(sentence))
+            return
+        # clicked in App Home: say it in the DM and show the shorter queue
+        self.client.chat_postMessage(channel=self.people.dm_channel(user), text=esc(sentence))
+        if home:
+            self.home.publish(user)

@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.slack.home import Home
 from bot.slack.people import SlackPeople
+from bot.slack.text import plain_text
 from bot.slack.transport import SlackTransport
 from handlers.dispatch import UNAVAILABLE, locale_lang
 from handlers.identity import IdentityError
@@ -56,6 +57,7 @@ class Conversation:
             return None
         dm = self.people.dm_channel(user)
         conversation = {"platform": "slack", "user": user, "channel": dm}
+        text = plain_text(text, self.people.mention_email)  # <mailto:…|…>, <@U…>: what was typed
         req = ChatRequest("slack", user, text, conversation, profile.locale, request_id)
         reply = self.core.dispatcher.handle(req)
         if pointer and channel and channel != dm:

@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from bot.render.blocks import home_view
-from handlers.dispatch import locale_lang
+from handlers.dispatch import OUTAGE, UNAVAILABLE, locale_lang, log_outage
 from handlers.identity import IdentityError
 
 log = logging.getLogger("smime_doctor.slack")
@@ -33,11 +33,12 @@ class Home:
 
     def publish(self, user: str) -> None:
         lang = self.lang(user)
-        cached = self.store.get_home(user)
+        cached: tuple[float, dict[str, Any]] | None = None
         error = None
         pending = None
         recent: list[dict[str, Any]] = []
         try:
+            cached = self.store.get_home(user)
             person = self.core.dispatcher.identity.resolve("slack", user)
             staff = bool(self.core.dispatcher.policy.roles_of(person) & STAFF)
             if staff:
@@ -45,6 +46,9 @@ class Home:
             recent = self._recent(None if staff else person.key)
         except IdentityError as exc:
             error = str(exc)
+        except OUTAGE as exc:  # the cache, the approvals and the audit trail live in Redis
+            log_outage("slack app home", exc)
+            error = UNAVAILABLE[lang]
         view = home_view(
             lang,
             cached[1] if cached else None,
@@ -70,7 +74,10 @@ class Home:
         return sorted(latest.values(), key=lambda e: e["at"], reverse=True)[:10]
 
     def stale(self, user: str) -> bool:
-        cached = self.store.get_home(user)
+        try:
+            cached = self.store.get_home(user)
+        except OUTAGE:  # Redis down: a fresh check could not be queued either (publish() said why)
+            return False
         return cached is None or time.time() - cached[0] > REFRESH_AFTER_S
 
 

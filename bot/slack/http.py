@@ -5,6 +5,11 @@ shape (not JSON, or missing what a listener reads: 400) — before Bolt sees it,
 malformed request never reaches a listener and never half-runs. A threading WSGI server
 keeps one slow request from holding up the acks of others; production may instead mount
 `wsgi_app(...)` in gunicorn.
+
+Bounds: a request's line, headers and body must all arrive within READ_TIMEOUT_S of the
+connection opening (a client trickling bytes cannot hold a thread: each read waits only for
+what is left of that deadline, then the connection is closed — 408 when the headers were
+complete); a body over MAX_BODY is refused with 413 before it is read.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from __future__ import annotations
 import io
 import json
 import logging
+import socket
+import time
 from collections.abc import Callable, Iterable
 from socketserver import ThreadingMixIn
 from typing import Any
@@ -25,7 +32,9 @@ from slack_sdk.signature import SignatureVerifier
 log = logging.getLogger("smime_doctor.slack.http")
 
 PATH = "/slack/events"
-MAX_BODY = 1 << 20
+MAX_BODY = 1 << 20  # Slack's largest payloads (a view or message with 100 blocks) stay far below
+READ_TIMEOUT_S = 5.0  # Slack expects our answer within 3 s of sending: its request arrives at once
+WRITE_TIMEOUT_S = 10.0
 
 
 def malformed(body: bytes, content_type: str) -> str | None:
@@ -73,7 +82,11 @@ def wsgi_app(bolt: BoltApp, signing_secret: str) -> Callable[..., Iterable[bytes
             length = -1
         if length < 0 or length > MAX_BODY:
             return _plain(start_response, "413 Payload Too Large", "too large")
-        body = environ["wsgi.input"].read(length)
+        try:
+            body = environ["wsgi.input"].read(length)
+        except TimeoutError:  # the body did not arrive within the request deadline
+            log.info("closed a request whose body arrived too slowly")
+            return _plain(start_response, "408 Request Timeout", "request timeout")
         timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
         signature = environ.get("HTTP_X_SLACK_SIGNATURE", "")
         if not (timestamp.isdigit() and signature and verifier.is_valid(body, timestamp, signature)):
@@ -97,12 +110,54 @@ class _ThreadingServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
 
 
+class _DeadlineReader(io.RawIOBase):
+    """The connection's bytes, but none after `deadline`: each recv waits only for the time left,
+    so a client sending one byte a second cannot stretch the request past the deadline."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        super().__init__()
+        self.sock = sock
+        self.deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the request did not arrive in time")
+        self.sock.settimeout(left)
+        try:
+            return self.sock.recv_into(buffer)
+        finally:
+            self.sock.settimeout(WRITE_TIMEOUT_S)  # the response's writes get their own bound
+
+
 class _QuietHandler(WSGIRequestHandler):
+    read_timeout_s = READ_TIMEOUT_S
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(WRITE_TIMEOUT_S)
+        deadline = time.monotonic() + self.read_timeout_s
+        self.rfile.close()  # the stdlib's reader, replaced by one that keeps the deadline
+        self.rfile = io.BufferedReader(_DeadlineReader(self.connection, deadline))
+
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except (TimeoutError, ConnectionError) as exc:  # too slow, or gone: close, no traceback
+            log.info("closed a Slack connection: %s", type(exc).__name__)
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
         log.debug("%s %s", self.address_string(), format % args)
 
 
-def make_http_server(bolt: BoltApp, signing_secret: str, host: str, port: int) -> WSGIServer:
+def make_http_server(
+    bolt: BoltApp, signing_secret: str, host: str, port: int, *, read_timeout_s: float = READ_TIMEOUT_S
+) -> WSGIServer:
+    """`read_timeout_s`: how long a request may take to arrive, line, headers and body together."""
+    handler = type("_Handler", (_QuietHandler,), {"read_timeout_s": read_timeout_s})
     return make_server(
-        host, port, wsgi_app(bolt, signing_secret), server_class=_ThreadingServer, handler_class=_QuietHandler
+        host, port, wsgi_app(bolt, signing_secret), server_class=_ThreadingServer, handler_class=handler
     )

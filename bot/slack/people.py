@@ -55,6 +55,17 @@ class SlackPeople:
         """The lookup registered with IdentityResolver for platform "slack"."""
         return self.profile(user_id).email
 
+    def mention_email(self, user_id: str) -> str | None:
+        """A user mentioned in a message (<@U…>) → their verified e-mail; None for bots, unknown
+        ids or a failed lookup (the mention then stays a name the directory may not know)."""
+        from slack_sdk.errors import SlackApiError
+
+        try:
+            profile = self.profile(user_id)
+        except SlackApiError:
+            return None
+        return None if profile.is_bot else profile.email
+
     def dm_channel(self, user_id: str) -> str:
         """The bot's direct-message channel with this user (conversations.open, cached: it never changes)."""
         with self._lock:

@@ -28,7 +28,7 @@ from bot.teams.activities import (
     tenant_of,
 )
 from bot.teams.transport import TeamsTransport
-from handlers.dispatch import UNAVAILABLE, locale_lang
+from handlers.dispatch import OUTAGE, UNAVAILABLE, locale_lang, log_outage
 from handlers.types import ChatRequest, Reply
 from workers.errors import ServiceUnavailable
 
@@ -99,7 +99,7 @@ class TeamsBot(ActivityHandler):
             request_id,
         )
         reply: Reply = await self._run(self.app.dispatcher.handle, req)
-        if personal or (reply.job is None and reply.kind == "help"):
+        if personal or (reply.job is None and reply.kind in ("help", "unavailable")):
             await self._answer(turn, reply, reference_json(activity), request_id)
             return
         # Channel or group chat: the details go to the asker alone.
@@ -159,9 +159,13 @@ class TeamsBot(ActivityHandler):
         user, refusal = self._who(turn)
         if user is None or not isinstance(request_id, str):
             return None, (refusal or WHO_ARE_YOU)[self._lang(turn)]
-        outcome = await self._run(
-            self.app.decide, platform="teams", user_id=user, request_id=request_id, approve=approve
-        )
+        try:
+            outcome = await self._run(
+                self.app.decide, platform="teams", user_id=user, request_id=request_id, approve=approve
+            )
+        except OUTAGE as exc:  # the approvals live in Redis: the clicker is told, the card stays
+            log_outage("teams approval click", exc)
+            return None, UNAVAILABLE[self._lang(turn)]
         return outcome, outcome.message.get(self._lang(turn)) or outcome.message.get("en", "")
 
     async def on_invoke_activity(self, turn: TurnContext) -> InvokeResponse | None:
