@@ -131,7 +131,8 @@ def build_app(
     directory = directory_for(settings)
     identity = IdentityResolver(directory, ttl=settings.identity_cache_ttl_s)
     identity.register("directory", lambda key: key)  # internal: an id that is already a directory key
-    policy = Policy(settings.roles)
+    policy = Policy(settings.roles, directory)
+    policy.book.validate()  # a role group that matches no (or several) security groups: refuse to start
     redis = None
     if settings.redis_url:
         from redis import Redis

@@ -25,6 +25,7 @@ from workers.approvals_store import (  # noqa: F401  (re-exported: the public AP
     STATES,
     ApprovalRequest,
     ApprovalStore,
+    decision_identity,
 )
 
 DEFAULT_TTL_S = 24 * 3600
@@ -58,6 +59,7 @@ class Approvals(ApprovalStore):
     ) -> None:
         super().__init__(redis, prefix, on_change)
         self.policy = policy
+        self._digests: dict[str, str] = {}  # in memory: plan digest -> the request that holds it
         self.ttl_s = ttl_s
         # What happens once a request is approved, however it was decided (button or chat command):
         # with Redis, an execution job for a worker (workers/remediation/execute.py). Without Redis
@@ -76,6 +78,8 @@ class Approvals(ApprovalStore):
         notify: dict[str, Any],
         platform: str,
     ) -> ApprovalRequest:
+        """A new pending request — or, when the same plan (its digest) already waits for a decision,
+        that one: asking twice must not put two requests for one change before the approvers."""
         now = time.time()
         request = ApprovalRequest(
             id="R-" + secrets.token_urlsafe(12),
@@ -87,7 +91,11 @@ class Approvals(ApprovalStore):
             platform=platform,
             created=now,
             expires=now + self.ttl_s,
+            requester_ids=list(requester.ids or (requester.id,)),
+            requester_via=list(requester.via or ()),
         )
+        if (open_one := self._claim_digest(request)) is not None:
+            return open_one
         body = json.dumps(request.to_json())
         if self.redis is not None:
             pipe = self.redis.pipeline()
@@ -99,6 +107,35 @@ class Approvals(ApprovalStore):
                 self._memory[request.id] = body
         self._changed(request, "requested")
         return request
+
+    def _claim_digest(self, request: ApprovalRequest) -> ApprovalRequest | None:
+        """Reserve the plan's digest for `request`; the pending request that holds it, if any."""
+        digest = request.plan.get("digest")
+        if not digest:
+            return None
+        key = f"{self.prefix}:approvals:digest:{request.action}:{digest}"
+        for _ in range(3):
+            if self.redis is not None:
+                if self.redis.set(key, request.id, nx=True, exat=int(request.expires) + 1):
+                    return None
+                holder = self.redis.get(key)
+                holder = holder.decode() if isinstance(holder, bytes) else holder
+            else:
+                with self._lock:
+                    holder = self._digests.setdefault(key, request.id)
+                if holder == request.id:
+                    return None
+            current = self.get(holder) if holder else None
+            if current is not None and current.state == "pending" and current.expires > time.time():
+                return current
+            # the holder was decided or expired: free the digest for a new request and try again
+            if self.redis is not None:
+                self.redis.delete(key)
+            else:
+                with self._lock:
+                    if self._digests.get(key) == holder:
+                        del self._digests[key]
+        return None
 
     def pending(self) -> list[ApprovalRequest]:
         self.expire_due()
@@ -171,7 +208,7 @@ class Approvals(ApprovalStore):
                 ),
                 request,
             )
-        if actor.key == request.requester:
+        if actor.is_same(request.requester_identity):
             return Outcome(
                 False,
                 request.state,
@@ -192,7 +229,7 @@ class Approvals(ApprovalStore):
                 ),
                 request,
             )
-        if any(d["actor"] == actor.key for d in request.decisions):
+        if any(actor.is_same(decision_identity(d)) for d in request.decisions):
             return Outcome(
                 False,
                 request.state,
@@ -207,12 +244,22 @@ class Approvals(ApprovalStore):
         def transition(r: ApprovalRequest) -> ApprovalRequest | None:
             if (
                 r.state != "pending"
-                or any(d["actor"] == actor.key for d in r.decisions)
+                or any(actor.is_same(decision_identity(d)) for d in r.decisions)
                 or r.expires <= decided_at
             ):
                 return None  # lost a race: someone else decided first
+            platform, platform_user = actor.via or ("", "")
             r.decisions.append(
-                {"actor": actor.key, "display": actor.display, "approve": approve, "at": decided_at}
+                {
+                    "actor": actor.key,
+                    "person": actor.id,
+                    "ids": list(actor.ids or (actor.id,)),
+                    "platform": platform,
+                    "platform_user": platform_user,
+                    "display": actor.display,
+                    "approve": approve,
+                    "at": decided_at,
+                }
             )
             if not approve:
                 r.state = "denied"

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from handlers.identity import Person
 from workers.config import Roles
-from workers.roles import roles_of
+from workers.roles import RoleBook
 
 ROLES = ("user", "helpdesk", "approver", "admin")
 
@@ -26,11 +27,13 @@ class Decision:
 
 
 class Policy:
-    def __init__(self, roles: Roles) -> None:
+    def __init__(self, roles: Roles, directory: Any = None) -> None:
+        """`directory` resolves configured group names to exactly one security group (RoleBook)."""
         self.roles = roles
+        self.book = RoleBook(roles, directory)
 
     def roles_of(self, person: Person) -> set[str]:
-        return roles_of(person.names, person.groups, self.roles)
+        return self.book.roles_of(person.names, person.groups)
 
     def decide(self, person: Person, kind: str, about_self: bool) -> Decision:
         needed = NEEDS.get(kind)

@@ -35,8 +35,16 @@ class ApprovalRequest:
     created: float
     expires: float
     state: str = "pending"
-    decisions: list[dict[str, Any]] = field(default_factory=list)  # {actor, display, approve, at}
+    # {actor (lookup key), person (canonical id), ids, platform, platform_user, display, approve, at}
+    decisions: list[dict[str, Any]] = field(default_factory=list)
     result: dict[str, Any] | None = None
+    requester_ids: list[str] = field(default_factory=list)  # canonical id first (workers/people.py)
+    requester_via: list[str] = field(default_factory=list)  # [platform, platform user id] that asked
+
+    @property
+    def requester_identity(self) -> list[str]:
+        """Who asked, as comparable ids (records from before canonical ids carry only the key)."""
+        return self.requester_ids or [f"key:{self.requester.lower()}"]
 
     @property
     def approver_role(self) -> str:
@@ -55,6 +63,11 @@ class ApprovalRequest:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def decision_identity(decision: dict[str, Any]) -> list[str]:
+    """Who decided, as comparable ids (see ApprovalRequest.requester_identity)."""
+    return list(decision.get("ids") or [f"key:{str(decision.get('actor', '')).lower()}"])
 
 
 def valid_request_id(request_id: Any) -> bool:

@@ -254,6 +254,16 @@ class CertTemplate:
     ra_signatures: int = 0
 
 
+@dataclass(frozen=True)
+class GroupInfo:
+    """A directory group as role checks see it: every id it is known by ("dn:…", "sid:…",
+    "guid:…", all lower case), and whether it is a security group (only those grant roles)."""
+
+    name: str
+    ids: frozenset[str]
+    security: bool
+
+
 @dataclass
 class AdConfig:
     templates: list[CertTemplate] = field(default_factory=list)

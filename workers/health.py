@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from workers.config import Settings
-from workers.errors import SmimeDoctorError
+from workers.errors import SmimeDoctorError, admin_text
 from workers.worker import _redact
 
 
@@ -61,6 +61,24 @@ def check_all(settings: Settings) -> Iterator[tuple[str, str]]:
         )
     else:
         yield "ok", "roles: " + ", ".join(f"{r} {n}" for r, n in counts.items())
+    if any(getattr(roles, r).groups for r in ("helpdesk", "approver", "admin")):
+        yield from _role_groups(settings)
+
+
+def _role_groups(settings: Settings) -> Iterator[tuple[str, str]]:
+    """Every configured role group must name exactly one security group in the directory."""
+    from workers.jobs import directory_for
+    from workers.roles import RoleBook
+
+    try:
+        problems = RoleBook(settings.roles, directory_for(settings)).check()
+    except SmimeDoctorError as exc:
+        yield "warn", f"roles: the directory could not be asked about role groups ({admin_text(exc)})"
+        return
+    for problem in problems:
+        yield "fail", problem
+    if not problems:
+        yield "ok", "roles: every configured group is exactly one security group"
 
 
 def _live_sources() -> Iterator[tuple[str, str]]:
@@ -75,7 +93,7 @@ def _live_sources() -> Iterator[tuple[str, str]]:
                 config = ad.read_config()
             yield "ok", f"Active Directory reachable ({len(config.templates)} certificate templates readable)"
         except SmimeDoctorError as exc:
-            yield "fail", f"Active Directory: {exc}"
+            yield "fail", f"Active Directory: {admin_text(exc)}"
     try:
         from workers.sources.live import M365Settings
 
@@ -93,4 +111,4 @@ def _live_sources() -> Iterator[tuple[str, str]]:
                 f"Microsoft 365 tenant {m365.tenant}: signed in as app {m365.client_id}, Graph and Exchange Online answer",
             )
         except (SmimeDoctorError, OSError) as exc:
-            yield "fail", f"Microsoft 365: {exc}"
+            yield "fail", f"Microsoft 365: {admin_text(exc)}"

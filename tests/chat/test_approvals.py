@@ -197,3 +197,52 @@ def test_nothing_to_reset_opens_no_request(redis_url: str, workers: Workers) -> 
         c.close()
     assert "Nothing to clean up for adele.vance@contoso.example." in out.getvalue()
     assert Approvals(Policy(ROLES), Redis.from_url(redis_url)).pending() == []
+
+
+def test_one_pending_request_per_plan_asking_again_returns_the_open_one(approvals: Approvals) -> None:
+    events: list[tuple[str, str]] = []
+    approvals.on_change = lambda r, e: events.append((r.id, e))
+    first = approvals.open("prune_certificates", person("ts.user"), "ts.user", PLAN, {}, "console")
+    again = approvals.open("prune_certificates", person("ts.user"), "ts.user", dict(PLAN), {}, "slack")
+    by_helpdesk = approvals.open(
+        "prune_certificates", person("adele.vance"), "ts.user", dict(PLAN), {}, "teams"
+    )
+    assert first.id == again.id == by_helpdesk.id
+    assert [e for e in events if e[1] == "requested"] == [(first.id, "requested")]
+    assert [r.id for r in approvals.pending()] == [first.id]
+    other = approvals.open(
+        "prune_certificates", person("ts.user"), "ts.user", {**PLAN, "digest": "e"}, {}, "console"
+    )
+    assert other.id != first.id  # another plan is another request
+    approvals.decide(first.id, person("alex.wilber"), False)
+    fresh = approvals.open("prune_certificates", person("ts.user"), "ts.user", dict(PLAN), {}, "console")
+    assert fresh.id not in (first.id, other.id) and fresh.state == "pending"  # the old one was decided
+
+
+def test_the_same_approver_under_another_lookup_key_is_one_person(approvals: Approvals) -> None:
+    """Keys differ by path (sAMAccountName via AD, address via Exchange Online); the canonical id does not."""
+    guid = "ad:98cc6c71-43ba-5c0f-810b-6b62c472cea4"
+    as_sam = Person("ts.user", "ts.user@contoso.example", "TS", frozenset({"ts.user"}), frozenset(), (guid,))
+    as_smtp = Person(
+        "ts.user@contoso.example",
+        "ts.user@contoso.example",
+        "TS",
+        frozenset({"ts.user"}),
+        frozenset(),
+        (guid,),
+    )
+    roles = Roles.model_validate(
+        {"approver": {"users": ["ts.user"]}, "admin": {"users": ["diego.siciliani"]}}
+    )
+    approvals.policy = Policy(roles)
+    r = approvals.open("prune_certificates", as_sam, "ts.user", {**PLAN, "digest": "self"}, {}, "console")
+    mine = approvals.decide(r.id, as_smtp, True)
+    assert not mine.ok and "your own request" in mine.message["en"]
+    d1 = Person(
+        "diego.siciliani", None, "Diego", frozenset({"diego.siciliani"}), frozenset(), ("ad:d1", "upn:d@x")
+    )
+    d2 = Person("d@x", None, "Diego", frozenset({"diego.siciliani"}), frozenset(), ("entra:e1", "upn:d@x"))
+    ca = approvals.open("upload_issuing_ca", as_sam, "(tenant)", {**PLAN, "digest": "ca"}, {}, "console")
+    assert approvals.decide(ca.id, d1, True).state == "pending"
+    twice = approvals.decide(ca.id, d2, True)  # same UPN: the same admin, however they were found
+    assert not twice.ok and "already approved" in twice.message["en"]

@@ -37,9 +37,11 @@ from ldap3.core.exceptions import (
     LDAPException,
     LDAPStartTLSError,
 )
+from ldap3.protocol.formatters.formatters import format_sid
 from ldap3.utils.conv import escape_bytes, escape_filter_chars
 from ldap3.utils.dn import parse_dn
 
+from workers.dirnames import dn_id, looks_like_dn, sid_bytes
 from workers.errors import (
     AdAuditInterrupted,
     AdAuthError,
@@ -52,7 +54,7 @@ from workers.errors import (
     InputError,
     UnknownUserError,
 )
-from workers.facts import AdConfig
+from workers.facts import AdConfig, GroupInfo
 from workers.sources import parsing
 from workers.sources.parsing import config_from_records
 
@@ -109,6 +111,9 @@ CONFIG_ATTRIBUTES = (
 DEFAULT_USER_FILTER = "(&(objectCategory=person)(mail=*))"  # as SNAPSHOT.md's ldifde example
 PAGE_SIZE = 1000  # AD's MaxPageSize
 IN_CHAIN = "1.2.840.113556.1.4.1941"  # LDAP_MATCHING_RULE_IN_CHAIN: nested group membership
+BIT_AND = "1.2.840.113556.1.4.803"  # LDAP_MATCHING_RULE_BIT_AND
+SECURITY_ENABLED = 0x80000000  # groupType bit of security groups (ADS_GROUP_TYPE_SECURITY_ENABLED)
+GROUP_ATTRIBUTES = ["cn", "groupType", "objectGUID", "objectSid"]
 PAGED_RESULTS = "1.2.840.113556.1.4.319"
 CERT_ATTRIBUTES = ("userCertificate", "userSMIMECertificate")
 
@@ -291,7 +296,10 @@ class AdSource:
         url = spec if "://" in spec else f"ldaps://{spec}"
         parts = urlsplit(url)
         if parts.scheme not in ("ldap", "ldaps") or not parts.hostname:
-            raise InputError(f"domain controller {spec!r} is not ldaps://host[:port] or ldap://host[:port]")
+            raise InputError(
+                "a configured domain controller is not given as ldaps://host[:port] or ldap://host[:port]",
+                admin_detail=f"domain controller {spec!r} is not ldaps://host[:port] or ldap://host[:port]",
+            )
         ldaps = parts.scheme == "ldaps"
         port = parts.port or (636 if ldaps else 389)
         s = self.settings
@@ -315,6 +323,7 @@ class AdSource:
         s = self.settings
         n = len(s.servers)
         failures: list[str] = []
+        reasons: list[str] = []  # the same without the servers' names: the sentence an end user may see
         for i in range(n):
             index = (self._preferred + i) % n
             server, starttls, name = self._server(s.servers[index])
@@ -334,6 +343,7 @@ class AdSource:
                 raise
             except (LDAPException, OSError) as exc:
                 failures.append(f"{name} ({_reason(exc)})")
+                reasons.append(_user_reason(exc))
                 log.warning("ad.connect_failed", extra={"dc": name, "reason": _reason(exc)})
                 with contextlib.suppress(LDAPException, OSError):
                     conn.unbind()
@@ -342,7 +352,10 @@ class AdSource:
             self._conn, self._server_name, self._preferred = conn, name, index
             log.info("ad.connected", extra={"dc": name, "ms": round((time.monotonic() - started) * 1000)})
             return conn
-        raise AdConnectionError("no domain controller could be reached: " + "; ".join(failures))
+        raise AdConnectionError(
+            f"no domain controller could be reached ({', '.join(dict.fromkeys(reasons))})",
+            admin_detail="no domain controller could be reached: " + "; ".join(failures),
+        )
 
     def _new_connection(self, server: ldap3.Server, kerberos_host: str) -> ldap3.Connection:
         s = self.settings
@@ -392,20 +405,25 @@ class AdSource:
         who = self.settings.user or "the Kerberos principal"
         if code == INVALID_CREDENTIALS and self.settings.auth == "kerberos":
             raise AdAuthError(
-                f"{name} refused the Kerberos bind ({message.strip() or result.get('description')}): the "
-                f"ticket's principal may be disabled, or the ticket is for another DC than {name} "
-                "(check SMIME_DOCTOR_AD_KERBEROS_HOSTS)"
+                "the domain controller refused the Kerberos sign-in of smime-doctor's service account: its "
+                "principal may be disabled, or the ticket is for another domain controller",
+                admin_detail=f"{name} refused the Kerberos bind ({message.strip() or result.get('description')}): "
+                f"the ticket's principal may be disabled, or the ticket is for another DC than {name} "
+                "(check SMIME_DOCTOR_AD_KERBEROS_HOSTS)",
             )
         if code == INVALID_CREDENTIALS:
             reason = next((text for sub, text in BIND_REASONS.items() if f"data {sub}" in message), None)
             raise AdAuthError(
-                f"{name} refused the bind as {who}: {reason or 'wrong user name or password'}. "
-                "Check the service account's password and that it is neither locked out nor disabled."
+                f"the domain controller refused the sign-in of smime-doctor's service account: "
+                f"{reason or 'wrong user name or password'}. "
+                "Check the service account's password and that it is neither locked out nor disabled.",
+                admin_detail=f"{name} refused the bind as {who}: {reason or 'wrong user name or password'}",
             )
         if code == UNWILLING_TO_PERFORM or code == 8:  # strongerAuthRequired
             raise AdAuthError(
-                f"{name} refused a simple bind as {who} ({result.get('description')}): "
-                "use LDAPS or StartTLS, or Kerberos"
+                "the domain controller refused a simple bind without encryption: use LDAPS or StartTLS, or Kerberos",
+                admin_detail=f"{name} refused a simple bind as {who} ({result.get('description')}): "
+                "use LDAPS or StartTLS, or Kerberos",
             )
         raise LDAPCommunicationError(f"bind failed: {result.get('description')} {message}".strip())
 
@@ -423,12 +441,14 @@ class AdSource:
                     self._preferred = (self._preferred + 1) % len(self.settings.servers)
                     if write:
                         raise AdConnectionError(
-                            f"the connection to {name} broke during a write ({_reason(exc)}); whether it "
-                            "was applied is unknown — read the user again before retrying"
+                            f"the connection to the domain controller broke during a write ({_user_reason(exc)}); "
+                            "whether it was applied is unknown — read the user again before retrying",
+                            admin_detail=f"the connection to {name} broke during a write ({_reason(exc)})",
                         ) from None
                     if attempt == 2:
                         raise AdConnectionError(
-                            f"the domain controller {name} stopped answering ({_reason(exc)})"
+                            f"the domain controller stopped answering ({_user_reason(exc)})",
+                            admin_detail=f"the domain controller {name} stopped answering ({_reason(exc)})",
                         ) from None
                     log.warning("ad.retry", extra={"dc": name, "reason": _reason(exc)})
             raise AssertionError("unreachable")
@@ -550,7 +570,9 @@ class AdSource:
                 if delivered == 0 and cookie is None:
                     raise
                 raise AdAuditInterrupted(
-                    f"reading users stopped after {delivered}: {exc}; the result covers only those", delivered
+                    f"reading users stopped after {delivered}: {exc}; the result covers only those",
+                    delivered,
+                    admin_detail=exc.admin_detail,
                 ) from None
             for record in page:
                 delivered += 1
@@ -571,7 +593,8 @@ class AdSource:
                 self._drop()
                 self._preferred = (self._preferred + 1) % len(self.settings.servers)
                 raise AdConnectionError(
-                    f"the domain controller {name} stopped answering ({_reason(exc)})"
+                    f"the domain controller stopped answering ({_user_reason(exc)})",
+                    admin_detail=f"the domain controller {name} stopped answering ({_reason(exc)})",
                 ) from None
 
     # -- groups (roles) -----------------------------------------------------------------
@@ -584,6 +607,32 @@ class AdSource:
         """DNs of every group user_dn belongs to, nested membership included."""
         flt = f"(&(objectClass=group)(member:{IN_CHAIN}:={escape_filter_chars(user_dn)}))"
         return sorted(dn for dn, _ in self._search(self.base_dn, flt, ["1.1"]))
+
+    def security_groups_of(self, user_dn: str) -> list[Record]:
+        """Every *security* group user_dn belongs to, nested included (one search): roles never
+        come from distribution groups, whose membership is often self-service."""
+        flt = (
+            f"(&(objectClass=group)(groupType:{BIT_AND}:={SECURITY_ENABLED})"
+            f"(member:{IN_CHAIN}:={escape_filter_chars(user_dn)}))"
+        )
+        return self._search(self.base_dn, flt, GROUP_ATTRIBUTES)
+
+    def find_groups(self, spec: str) -> list[Record]:
+        """Groups named by DN, objectGUID, SID or bare CN (security or not: the caller decides)."""
+        spec = spec.strip()
+        guid = parsing.normalise_guid(spec)
+        if guid:
+            flt = f"(objectGUID={escape_bytes(uuid.UUID(guid).bytes_le)})"
+        elif (sid := sid_bytes(spec)) is not None:
+            flt = f"(objectSid={escape_bytes(sid)})"
+        elif looks_like_dn(spec):
+            try:
+                return self._search(spec, "(objectClass=group)", GROUP_ATTRIBUTES, scope=ldap3.BASE)
+            except AdError:
+                return []  # no such object (or outside the tree we may read)
+        else:
+            flt = f"(cn={escape_filter_chars(spec)})"
+        return self._search(self.base_dn, f"(&(objectClass=group){flt})", GROUP_ATTRIBUTES, size_limit=50)
 
     # -- configuration partition --------------------------------------------------------
     @property
@@ -802,9 +851,28 @@ class AdSource:
 # -- helpers -------------------------------------------------------------------------------
 
 
+def group_info(record: Record) -> GroupInfo:
+    """A group record as role checks compare it: DN, objectGUID and SID ids, and its type."""
+    dn, attrs = record
+    ids = {dn_id(dn)}
+    guid = parsing.guid_from_bytes((attrs.get("objectguid") or [b""])[0])
+    if guid:
+        ids.add(f"guid:{guid[0]}")
+    sid = (attrs.get("objectsid") or [b""])[0]
+    if sid:
+        with contextlib.suppress(Exception):  # a malformed SID just leaves that id out
+            ids.add(f"sid:{format_sid(sid).lower()}")
+    try:
+        group_type = int((attrs.get("grouptype") or [b"0"])[0])
+    except ValueError:
+        group_type = 0
+    name = (attrs.get("cn") or [dn.encode()])[0].decode(errors="replace")
+    return GroupInfo(name, frozenset(ids), bool(group_type & SECURITY_ENABLED))
+
+
 def user_filter(query: str) -> str:
     """The search filter for a user name; every piece of input is escaped (*, (, ), \\, NUL)."""
-    q = query.strip()
+    q = parsing.check_lookup_name(query).strip()  # bounded before any LDAP query
     if not q:
         raise UnknownUserError("no user name given", query)
     if any(ord(c) < 0x20 or c == "\x7f" for c in q):
@@ -867,6 +935,14 @@ def _reason(exc: BaseException) -> str:
     if "certificate verify failed" in text.lower():
         return "its TLS certificate is not trusted (set the CA file)"
     return text.splitlines()[0][:200]
+
+
+def _user_reason(exc: BaseException) -> str:
+    """_reason without anything an end user must not see (ldap3's text may name the server)."""
+    reason = _reason(exc)
+    if reason.startswith("its TLS certificate is not trusted"):
+        return "its TLS certificate is not trusted"
+    return reason if reason in ("timed out", "connection refused") else "no answer"
 
 
 def _kerberos_reason(exc: Exception, name: str, host: str) -> str:

@@ -20,6 +20,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import requests
 
 from workers.errors import AuthError, GraphError, MalformedResponseError, SourceError, ThrottledError
+from workers.facts import GroupInfo
 from workers.sources.m365_auth import (
     GRAPH_SCOPE,
     Answer,
@@ -49,6 +50,7 @@ USER_PROPERTIES = (
     "onPremisesProvisioningErrors",
     "serviceProvisioningErrors",
 )
+GROUP_PROPERTIES = ("id", "displayName", "securityEnabled", "onPremisesSecurityIdentifier")
 ORGANIZATION_PROPERTIES = (
     "id",
     "displayName",
@@ -161,6 +163,30 @@ class GraphSource:
                 return found[0]
         return None
 
+    # -- groups (roles) ---------------------------------------------------------------------
+    def member_groups(self, user_id: str) -> list[GroupInfo]:
+        """Every group the user is in, nested included (transitiveMemberOf, groups only)."""
+        select = ",".join(GROUP_PROPERTIES)
+        url = f"{self.root}/users/{quote(user_id.strip(), safe='')}/transitiveMemberOf/microsoft.graph.group"
+        return [_group(g) for g in self._pages(f"{url}?{_query({'$select': select})}", "reading groups")]
+
+    def find_groups(self, spec: str) -> list[GroupInfo]:
+        """Groups named by object id, on-premises SID or display name. A DN cannot be asked of
+        Graph (groups have no DN there): it matches nothing."""
+        spec, select = spec.strip(), ",".join(GROUP_PROPERTIES)
+        what = f"looking up group {spec!r}"
+        if _GUID.match(spec):
+            found = self._get(f"{self.root}/groups/{spec.strip('{}')}?{_query({'$select': select})}", what)
+            return [_group(found)] if found else []
+        field = "onPremisesSecurityIdentifier" if spec.upper().startswith("S-1-") else "displayName"
+        if "=" in spec and field == "displayName":
+            return []
+        flt = f"{field} eq {_literal(spec)}"
+        return [
+            _group(g)
+            for g in self._pages(f"{self.root}/groups?{_query({'$filter': flt, '$select': select})}", what)
+        ]
+
     def get_users(self, keys: Iterable[str]) -> dict[str, dict[str, Any] | None]:
         """Many users via ``$batch`` (20 per request); a name that matches nobody maps to None."""
         keys = list(dict.fromkeys(keys))
@@ -265,6 +291,15 @@ class GraphSource:
                     raise MalformedResponseError("Microsoft Graph answered /organization with no object.")
                 self._organization = orgs[0]
             return self._organization
+
+
+def _group(data: dict[str, Any]) -> GroupInfo:
+    ids = {f"guid:{str(data.get('id', '')).lower()}"}
+    if isinstance(sid := data.get("onPremisesSecurityIdentifier"), str) and sid:
+        ids.add(f"sid:{sid.lower()}")
+    return GroupInfo(
+        str(data.get("displayName") or data.get("id")), frozenset(ids), data.get("securityEnabled") is True
+    )
 
 
 def _json_or_none(body: bytes) -> Any:

@@ -8,6 +8,7 @@ does not stop the diagnosis: its checks report `error` with the reason, the rest
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -16,10 +17,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from workers.errors import AmbiguousUserError, InputError, SmimeDoctorError, UnknownUserError
-from workers.facts import TenantFacts, UserFacts
+from workers.errors import (
+    AmbiguousUserError,
+    InputError,
+    SmimeDoctorError,
+    UnknownUserError,
+    admin_text,
+    user_sentence,
+)
+from workers.facts import GroupInfo, TenantFacts, UserFacts
+from workers.people import guid_of_immutable_id
+from workers.sources.parsing import check_lookup_name
 from workers.sources.snapshot import Snapshot, sst_certificates
 
+log = logging.getLogger("smime_doctor.sources")
 TENANT_TTL_S = 600
 
 
@@ -156,7 +167,7 @@ class LiveDirectory:
             try:
                 value = future.result()
             except SmimeDoctorError as exc:
-                t.source_errors[name] = str(exc)
+                _failed(t.source_errors, name, exc)
                 t.available.discard(name)
                 continue
             if name == "adconfig":
@@ -173,6 +184,7 @@ class LiveDirectory:
 
     # -- one user ---------------------------------------------------------------------------
     def find(self, query: str) -> UserFacts:
+        check_lookup_name(query)  # before any source is asked
         tenant = self.tenant
         errors: dict[str, str] = {}
         ad, exo, entra = self._ask(query, errors)
@@ -186,9 +198,16 @@ class LiveDirectory:
                     exo = self._call("exo", self.exchange.get_recipient, name, errors)
                 if entra is None and self.graph is not None and "entra" not in errors:
                     entra = self._call("entra", self.graph.get_user, name, errors)
+        if (
+            ad is None
+            and self.ad is not None
+            and "ad" not in errors
+            and (exo is not None or entra is not None)
+        ):
+            ad = self._ad_twin(exo, entra, errors)
         if ad is None and exo is None and entra is None:
             if errors:
-                raise SourceUnavailable("; ".join(f"{k}: {v}" for k, v in errors.items()))
+                raise SourceUnavailable.of(errors)
             raise UnknownUserError(f"no user named '{query}' in the directory", query)
         view = TenantFacts(
             **{
@@ -222,16 +241,63 @@ class LiveDirectory:
             except AmbiguousUserError:
                 raise
             except SmimeDoctorError as exc:
-                errors[name] = str(exc)
+                _failed(errors, name, exc)
         return results.get("ad"), results.get("exo"), results.get("entra")
+
+    def _ad_twin(self, exo: Any, entra: Any, errors: dict[str, str]) -> Any:
+        """The AD object of someone first found in the cloud (a Teams user arrives by Entra object
+        id, which AD does not hold): by onPremisesImmutableId (the objectGUID), else by UPN or
+        address. Without it a synced person would be a different person on Teams than on Slack."""
+        names = [guid_of_immutable_id(entra.get("onPremisesImmutableId")) if entra else None]
+        if entra:
+            names += [entra.get("userPrincipalName"), entra.get("mail")]
+        if exo:
+            names += [exo.get("PrimarySmtpAddress"), exo.get("UserPrincipalName")]
+        for name in dict.fromkeys(n for n in names if isinstance(n, str) and n):
+            try:
+                return self.ad.find_user(name)
+            except UnknownUserError:
+                continue
+            except AmbiguousUserError:
+                return None  # two AD objects claim that address: none of them is taken for granted
+            except SmimeDoctorError as exc:
+                _failed(errors, "ad", exc)
+                return None
+        return None
 
     @staticmethod
     def _call(name: str, fn: Any, arg: str, errors: dict[str, str]) -> Any:
         try:
             return fn(arg)
         except SmimeDoctorError as exc:
-            errors[name] = str(exc)
+            _failed(errors, name, exc)
             return None
+
+    # -- groups (roles, workers/roles.py) ---------------------------------------------------
+    def find_groups(self, spec: str) -> list[GroupInfo] | None:
+        """Groups named by DN, GUID, SID or CN: from AD when configured, else from Graph."""
+        found: list[GroupInfo] | None = None
+        if self.ad is not None:
+            from workers.sources.ad import group_info
+
+            found = [group_info(r) for r in self.ad.find_groups(spec)]
+        if not found and self.graph is not None:  # a cloud-only group (or no AD configured)
+            found = self.graph.find_groups(spec)
+        return found
+
+    def group_ids(self, facts: UserFacts) -> frozenset[str]:
+        """Ids of every security group the person is in, nested included: AD's answer for people
+        with an AD object, Graph's transitiveMemberOf for cloud-only people."""
+        if self.ad is not None and facts.ad is not None:
+            from workers.sources.ad import group_info
+
+            records = self.ad.security_groups_of(facts.ad.dn)
+            return frozenset().union(*(group_info(r).ids for r in records))
+        entra_id = facts.entra.id if facts.entra else (facts.exo.external_id if facts.exo else None)
+        if self.graph is not None and entra_id:
+            groups = self.graph.member_groups(entra_id)
+            return frozenset().union(*(g.ids for g in groups if g.security))
+        return frozenset()
 
     def resolve(self, query: str) -> str:
         facts = self.find(query)
@@ -269,7 +335,27 @@ class LiveDirectory:
 
 
 class SourceUnavailable(SmimeDoctorError):
-    """Every source failed for this lookup."""
+    """Every source failed for this lookup. The sentence names the services only; what each said
+    is the admin detail (and each failure was logged with its own detail as it happened)."""
+
+    @classmethod
+    def of(cls, errors: dict[str, str]) -> SourceUnavailable:
+        names = ", ".join(SOURCE_NAMES.get(k, k) for k in errors)
+        return cls(
+            f"The directory cannot be asked right now ({names} did not answer). Please try again in a few minutes.",
+            admin_detail="; ".join(f"{k}: {v}" for k, v in errors.items()),
+        )
+
+
+SOURCE_NAMES = {"ad": "Active Directory", "exo": "Exchange Online", "entra": "Entra ID"}
+
+
+def _failed(errors: dict[str, str], name: str, exc: SmimeDoctorError) -> None:
+    """Record a source's failure: its sentence for the findings (which end users read: never a
+    host, port or setting), its detail for the log."""
+    errors[name] = user_sentence(exc)
+    detail = admin_text(exc)
+    log.warning("source.failed: %s: %s", name, detail, extra={"source": name, "detail": detail})
 
 
 def live_from_env() -> LiveDirectory | None:

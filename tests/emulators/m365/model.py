@@ -39,6 +39,23 @@ class Tenant:
     users: list[dict[str, Any]]
     organization: dict[str, Any]
     owa_policies: list[dict[str, Any]] = field(default_factory=lambda: [dict(DEFAULT_OWA_POLICY)])
+    # Entra groups: id, displayName, securityEnabled, onPremisesSecurityIdentifier and "members"
+    # (object ids of users and of nested groups; the emulator's own field, not sent on the wire)
+    groups: list[dict[str, Any]] = field(default_factory=list)
+
+    def transitive_groups(self, object_id: str) -> list[dict[str, Any]]:
+        """Every group that holds object_id directly or through nested groups (transitiveMemberOf)."""
+        found: dict[str, dict[str, Any]] = {}
+        frontier = {object_id.lower()}
+        while frontier:
+            holders = [
+                g
+                for g in self.groups
+                if str(g["id"]).lower() not in found and frontier & {str(m).lower() for m in g.get("members", [])}
+            ]
+            frontier = {str(g["id"]).lower() for g in holders}
+            found.update((str(g["id"]).lower(), g) for g in holders)
+        return list(found.values())
 
     def __post_init__(self) -> None:
         self.reindex()

@@ -221,6 +221,9 @@ class M365Emulator:
         app.router.add_get("/v1.0/users", self.graph_users)
         app.router.add_get("/v1.0/users/{key}", self.graph_user)
         app.router.add_get("/v1.0/organization", self.graph_organization)
+        app.router.add_get("/v1.0/groups", self.graph_groups)
+        app.router.add_get("/v1.0/groups/{key}", self.graph_groups)
+        app.router.add_get("/v1.0/users/{key}/transitiveMemberOf/microsoft.graph.group", self.graph_groups)
         app.router.add_post("/v1.0/$batch", self.graph_batch)
         return app
 
@@ -630,6 +633,49 @@ class M365Emulator:
             request,
             "users",
             lambda: _as_coro(self._graph_get(request.path_qs, dict(request.headers))),
+        )
+
+    async def graph_groups(self, request: web.Request) -> web.Response:
+        return await self._service_call(
+            "graph",
+            GRAPH_AUDIENCE,
+            request,
+            "groups",
+            lambda: _as_coro(self._graph_groups(request.path_qs)),
+        )
+
+    def _graph_groups(self, path_qs: str) -> web.Response:
+        """/groups?$filter=…, /groups/{id} and /users/{id}/transitiveMemberOf/microsoft.graph.group."""
+        from urllib.parse import parse_qsl, unquote, urlsplit
+
+        parts = urlsplit(path_qs)
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        select = [s for s in query.get("$select", "").split(",") if s]
+        path = unquote(parts.path)
+        wire = [{k: v for k, v in g.items() if k != "members"} for g in self.tenant.groups]
+        if path.endswith("/transitiveMemberOf/microsoft.graph.group"):
+            key = path.split("/")[3].lower()
+            idx = self.tenant.user_index.get(key)
+            if idx is None:
+                return _graph_error(404, "Request_ResourceNotFound", f"Resource '{key}' does not exist.")
+            ids = {str(g["id"]).lower() for g in self.tenant.transitive_groups(str(self.tenant.users[idx]["id"]))}
+            chosen = [g for g in wire if str(g["id"]).lower() in ids]
+        elif path.startswith("/v1.0/groups/"):
+            key = path[len("/v1.0/groups/") :].lower()
+            one = [g for g in wire if str(g["id"]).lower() == key]
+            if not one:
+                return _graph_error(404, "Request_ResourceNotFound", f"Resource '{key}' does not exist.")
+            return web.json_response(_project(one[0], select, None))
+        else:
+            match = _graph_filter(query.get("$filter", "")) if query.get("$filter") else (lambda g: True)
+            if match is None:
+                return _graph_error(400, "BadRequest", f"Invalid filter clause: {query.get('$filter')}")
+            chosen = [g for g in wire if match(g)]
+        return web.json_response(
+            {
+                "@odata.context": f"{GRAPH_AUDIENCE}/v1.0/$metadata#groups",
+                "value": [_project(g, select, None) for g in chosen],
+            }
         )
 
     async def graph_organization(self, request: web.Request) -> web.Response:
