@@ -82,7 +82,7 @@ class Approvals(ApprovalStore):
         that one: asking twice must not put two requests for one change before the approvers."""
         now = time.time()
         request = ApprovalRequest(
-            id="R-" + secrets.token_urlsafe(12),
+            id="R-" + secrets.token_hex(12),  # hex: no markdown or mrkdwn character to escape
             action=action,
             requester=requester.key,
             target=target,

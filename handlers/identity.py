@@ -90,7 +90,9 @@ class IdentityResolver:
             raise IdentityError(
                 f"no directory user matches {name} (your {platform} account); ask the helpdesk to check your mail address"
             ) from None
-        except SmimeDoctorError as exc:  # a source down (AD, Graph): not cached: the next message asks the directory again
+        except (
+            SmimeDoctorError
+        ) as exc:  # a source down (AD, Graph): not cached: the next message asks the directory again
             log.warning("identity.source_unavailable", extra={"platform": platform, "reason": str(exc)})
             raise IdentityError(
                 "the directory cannot be reached right now, so the bot cannot tell who you are; "

@@ -51,7 +51,8 @@ class Tenant:
             holders = [
                 g
                 for g in self.groups
-                if str(g["id"]).lower() not in found and frontier & {str(m).lower() for m in g.get("members", [])}
+                if str(g["id"]).lower() not in found
+                and frontier & {str(m).lower() for m in g.get("members", [])}
             ]
             frontier = {str(g["id"]).lower() for g in holders}
             found.update((str(g["id"]).lower(), g) for g in holders)

@@ -658,7 +658,9 @@ class M365Emulator:
             idx = self.tenant.user_index.get(key)
             if idx is None:
                 return _graph_error(404, "Request_ResourceNotFound", f"Resource '{key}' does not exist.")
-            ids = {str(g["id"]).lower() for g in self.tenant.transitive_groups(str(self.tenant.users[idx]["id"]))}
+            ids = {
+                str(g["id"]).lower() for g in self.tenant.transitive_groups(str(self.tenant.users[idx]["id"]))
+            }
             chosen = [g for g in wire if str(g["id"]).lower() in ids]
         elif path.startswith("/v1.0/groups/"):
             key = path[len("/v1.0/groups/") :].lower()
