@@ -10,7 +10,6 @@ import argparse
 import contextlib
 import csv
 import gc
-import html
 import json
 import os
 import sys
@@ -21,6 +20,7 @@ from typing import IO, Any
 from rich.console import Console
 
 from workers.errors import InputError, SmimeDoctorError
+from workers.outbox import dead_letter_stream
 from workers.report import AuditSummary, Report
 from workers.sources.parsing import parse_time
 
@@ -353,10 +353,12 @@ def cmd_audit_log(args: argparse.Namespace) -> int:
     trail = AuditTrail(redis, settings.key_prefix, settings.audit_log_file)
     try:
         entries = list(trail.entries(target, since))
+        # answers that could not be delivered (not tied to a user: listed without --user)
+        dead = _dead_letter_records(redis, settings.outbox_stream, since) if redis and not target else []
     except Exception as exc:  # Redis unreachable: one sentence, exit 2
         raise InputError(f"the audit trail cannot be read ({type(exc).__name__})") from None
     if args.format == "json":
-        json.dump(entries, sys.stdout, ensure_ascii=False, indent=2)
+        json.dump(entries + dead, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
     else:
         for e in entries:
@@ -365,9 +367,47 @@ def cmd_audit_log(args: argparse.Namespace) -> int:
                 f"{e['at']}  {e['event']:<16} {e['action']:<22} {e['request']}  target={e['target']} "
                 f"requester={e['requester']} state={e['state']}{actors}"
             )
-        if not entries:
+        if dead:
+            print(
+                f"undelivered answers (dead letters in {dead_letter_stream(settings.outbox_stream)}): {len(dead)}"
+            )
+        for d in dead:
+            print(
+                f"{d['at']}  {d['event']} {d['delivery_id']}  target={d['target']} "
+                f"attempts={d['attempts']} error={d['error']}"
+            )
+        if not entries and not dead:
             print("no matching records")
     return EXIT_OK
+
+
+def _dead_letter_records(redis: Any, stream: str, since: str | None) -> list[dict[str, Any]]:
+    """The outbox's dead letters as audit-log records (same keys as approval events, and more)."""
+    from workers.outbox import dead_letters
+
+    records = []
+    for d in dead_letters(redis, stream):
+        if since and d["at"] < since:
+            continue
+        message = d["message"]
+        answer = message.get("answer") or {}
+        target = message.get("target") or {}
+        records.append(
+            {
+                "at": d["at"],
+                "event": "delivery_dead_lettered",
+                "action": "",
+                "request": answer.get("request_id") or (answer.get("request") or {}).get("id") or "",
+                "target": f"{target.get('platform', '?')}:{target.get('target_id') or target.get('channel') or ''}",
+                "requester": "",
+                "state": "dead_letter",
+                "delivery_id": message.get("delivery_id"),
+                "attempts": d["attempts"],
+                "error": d["error"],
+                "entry": d["entry"],
+            }
+        )
+    return records
 
 
 def cmd_snapshot(args: argparse.Namespace) -> int:
@@ -405,10 +445,33 @@ def cmd_check_config() -> int:
     from workers.health import check_all
 
     failed = False
-    for status, line in check_all(load_settings()):
+    settings = load_settings()
+    for status, line in [*check_all(settings), *_dead_letter_check(settings)]:
         print(f"{status:5} {line}")
         failed |= status == "fail"
     return EXIT_INPUT if failed else EXIT_OK
+
+
+def _dead_letter_check(settings: Any) -> Iterator[tuple[str, str]]:
+    """How many answers ended in the outbox's dead-letter stream (warn when any)."""
+    if not settings.redis_url:
+        return
+    try:
+        from redis import Redis
+
+        r = Redis.from_url(settings.redis_url, socket_connect_timeout=3, socket_timeout=3)
+        count = int(r.xlen(dead_letter_stream(settings.outbox_stream)))
+    except Exception:  # Redis unreachable: check_all said so already
+        return
+    where = dead_letter_stream(settings.outbox_stream)
+    if count:
+        yield (
+            "warn",
+            f"{count} answer(s) could not be delivered after {settings.outbox_max_attempts} attempts; "
+            f"they wait in {where} (smime-doctor audit-log lists them)",
+        )
+    else:
+        yield "ok", f"no undeliverable answers ({where} is empty)"
 
 
 def catalogue_markdown() -> str:
@@ -665,7 +728,8 @@ def _audit_html(
     at: datetime,
     args: argparse.Namespace,
 ) -> None:
-    e = html.escape
+    from bot.render.escape import for_html as e  # every field: entities, controls written out
+
     out.write(
         "<!doctype html><html><head><meta charset='utf-8'><title>smime-doctor audit</title><style>"
         "body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top}"

@@ -2,6 +2,9 @@
 
 An entry is acknowledged only after its transport delivered it, and a per-delivery marker in
 Redis makes a redelivery after a bot restart a no-op — so each answer reaches the person once.
+A failed delivery (a 500 from Slack, say) is counted and stays pending; the outbox hands it back
+with backoff while the process runs, and after too many failures moves it to a dead-letter
+stream (workers/outbox.py: RedisOutbox, RetryPolicy).
 Transports replace their "working on it" message with the answer where the platform allows,
 which makes even the rare double delivery (crash between posting and marking) invisible.
 """
@@ -69,8 +72,14 @@ class Delivery:
         try:
             answer = self.prepare(message) if self.prepare is not None else (message.get("answer") or {})
             transport.deliver(target, answer)
-        except Exception:
-            log.exception("delivery of %s failed; it stays pending and is retried", entry.entry_id)
+        except Exception as exc:
+            failed = getattr(self.outbox, "failed", None)
+            failures = failed(entry, f"{type(exc).__name__}: {exc}") if failed is not None else 0
+            log.exception(
+                "delivery of %s failed (%d time(s)); it stays pending and is retried with backoff",
+                entry.entry_id,
+                failures,
+            )
             return False
         if self.redis is not None:
             self.redis.set(marker, "1", ex=7 * 86_400)

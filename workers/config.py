@@ -23,7 +23,8 @@ from workers.errors import InputError
 
 
 class RoleMembers(BaseModel):
-    """Who holds a role: directory users (any address, UPN or sAMAccountName) and groups (DN or CN)."""
+    """Who holds a role: directory users (any address, UPN or sAMAccountName) and security groups
+    (DN, objectGUID or SID; a bare CN only while exactly one security group has it; workers/roles.py)."""
 
     users: list[str] = Field(default_factory=list)
     groups: list[str] = Field(default_factory=list)
@@ -65,8 +66,40 @@ class Settings(BaseSettings):
     audit_log_file: str | None = Field(
         None, description="JSON-lines file every approval event is appended to (for the SIEM)"
     )
+    backup_dir: str | None = Field(
+        None,
+        description="folder for the full before-state of each executed change, one owner-only file per "
+        "request (besides Redis); default: '<audit file name>-backups' next to audit_log_file",
+    )
     outbox_stream: str = Field("smime:outbox", description="Redis stream the workers answer on")
     key_prefix: str = Field("smime", description="prefix of every Redis key this product writes")
+    execution_lease_s: int = Field(
+        30,
+        ge=5,
+        le=600,
+        description="an executing clean-up renews its lock (and RQ's record of the job) every third of this; "
+        "a worker that dies is replaced by another this long after its last renewal",
+    )
+    outbox_retry_base_s: float = Field(
+        2.0,
+        gt=0,
+        description="a failed delivery (Slack/Teams error) is retried after this, then after twice as long each time",
+    )
+    outbox_retry_max_s: float = Field(
+        60.0, gt=0, description="the longest wait between two attempts of a failing delivery"
+    )
+    outbox_max_attempts: int = Field(
+        10,
+        ge=1,
+        description="a delivery failing this many times (about 5 minutes with the defaults) moves to the "
+        "dead-letter stream <outbox_stream>:dead and is shown by check-config and audit-log",
+    )
+    outbox_claim_idle_s: float = Field(
+        30.0,
+        gt=0,
+        description="an answer another bot instance took and left unacknowledged this long (it died) is "
+        "delivered by a running instance",
+    )
 
     @field_validator("lang")
     @classmethod

@@ -1,8 +1,9 @@
 """`smime-doctor worker`: an RQ worker on the product's queues, `interactive` before `bulk`.
 
-The scheduler is on (retry intervals need it) and registry maintenance runs every 15 s, so
-a job whose worker died is retried by a surviving worker about a minute later (RQ lets an
-abandoned job's heartbeat lapse first). For several workers on one host use
+The scheduler is on (retry intervals need it) and registry maintenance runs every 10 s, so a
+job whose worker died is re-run by a surviving worker as soon as RQ's record of it lapses: for
+an execution that is its 30 s lease (ExecutionLease in workers/remediation/execute.py renews it
+while the job runs), so well within a minute of the death. For several workers on one host use
 `rq worker-pool -n N interactive bulk -w rq.worker.Worker` with the same environment.
 """
 
@@ -13,9 +14,10 @@ import logging
 from workers.config import Settings
 from workers.errors import InputError
 from workers.jobs import BULK, INTERACTIVE, directory_for
+from workers.roles import RoleBook
 
-MAINTENANCE_INTERVAL_S = 15
-WORKER_TTL_S = 30
+MAINTENANCE_INTERVAL_S = 10
+WORKER_TTL_S = 25  # an idle worker wakes every WORKER_TTL_S - 15 s (RQ's dequeue timeout) for maintenance
 JOB_MONITORING_INTERVAL_S = 10
 
 
@@ -37,10 +39,11 @@ def run_worker(settings: Settings, burst: bool = False, name: str | None = None,
         raise InputError(
             f"Redis at {_redact(settings.redis_url)} cannot be reached ({type(exc).__name__})"
         ) from None
-    directory_for(settings)  # load the source before taking jobs: the first answer is as fast as the rest
+    directory = directory_for(settings)  # load the source first: the first answer is as fast as the rest
+    RoleBook(settings.roles, directory).validate()  # the worker re-checks approvers with these groups
     queues = [Queue(n, connection=redis) for n in (INTERACTIVE, BULK)]
     # A short worker TTL keeps idle workers waking up (RQ only does maintenance between dequeues),
-    # so a job abandoned by a dead worker is found and re-run about a minute after its death.
+    # so a job abandoned by a dead worker is found within ~10 s of its registry entry lapsing.
     worker_class = Worker if fork else SimpleWorker
     worker = worker_class(
         queues,

@@ -22,17 +22,20 @@ tells the requester, and raises so RQ retries the job later with backoff.
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import json
 import logging
+import os
+import socket
+import threading
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from workers.approvals_store import FINAL, ApprovalRequest, ApprovalStore
-from workers.audit import AuditTrail
+from workers.approvals_store import FINAL, ApprovalRequest, ApprovalStore, decision_identity
+from workers.audit import AuditTrail, backup_dir, values_digest, write_backup
 from workers.config import Settings, load_settings
 from workers.errors import (
     AdConnectionError,
@@ -43,7 +46,12 @@ from workers.errors import (
     TransientError,
     UserLookupError,
 )
-from workers.roles import names_and_groups, roles_of
+from workers.jobs import fault_pause
+from workers.people import person_ids
+from workers.roles import RoleBook, group_ids_of, names_of
+
+if TYPE_CHECKING:
+    from rq import Retry
 
 log = logging.getLogger("smime_doctor.execute")
 
@@ -55,25 +63,30 @@ TENANT_ACTIONS = {"upload_issuing_ca"}  # plans with scope "smime_config" (Set-S
 UNDOABLE = REMOVALS | TEXT_ACTIONS | TENANT_ACTIONS
 SST_KEY = "exo.SMIMECertificateIssuingCA"
 ATTEMPTS = 3  # quick retries inside the job when AD is unreachable
-RQ_RETRY_INTERVALS_S = [60, 300, 900]  # then RQ runs the job again later (the request waits in approved)
+# Then RQ runs the job again later (the request waits in approved). The first retry is immediate:
+# RQ uses the same intervals for a job whose worker died, and an immediate re-enqueue needs no
+# scheduler (whose lock a dead worker may hold for another minute).
+RQ_RETRY_INTERVALS_S = [0, 60, 300, 900]
+BUSY_RETRY_S = 5  # a job that finds the request's execution lock held runs again this much later
 
+# Told to the requester, so no setting names: an administrator finds those in docs/ad.md and docs/m365.md.
 SNAPSHOT_ONLY = {
-    "en": "Nothing was changed: this installation reads an offline snapshot; clean-ups need live AD "
-    "(SMIME_DOCTOR_AD_SERVERS).",
+    "en": "Nothing was changed: this installation reads an offline snapshot; clean-ups need live AD, "
+    "which an administrator can connect.",
     "de": "Nichts wurde geändert: diese Installation liest einen Offline-Schnappschuss; Bereinigungen "
-    "brauchen das Live-AD (SMIME_DOCTOR_AD_SERVERS).",
+    "brauchen das Live-AD, das ein Administrator anbinden kann.",
 }
 EXO_ONLY = {
-    "en": "Nothing was changed: this recipient is cloud-only; changing it needs Exchange Online "
-    "(SMIME_DOCTOR_M365_*), which this installation does not use.",
-    "de": "Nichts wurde geändert: dieser Empfänger ist nur in der Cloud; Änderungen brauchen Exchange Online "
-    "(SMIME_DOCTOR_M365_*), das diese Installation nicht nutzt.",
+    "en": "Nothing was changed: this recipient is cloud-only; changing it needs a connection to Exchange Online, "
+    "which this installation does not have.",
+    "de": "Nichts wurde geändert: dieser Empfänger ist nur in der Cloud; Änderungen brauchen eine Verbindung zu "
+    "Exchange Online, die diese Installation nicht hat.",
 }
 TENANT_EXO_ONLY = {
-    "en": "Nothing was changed: SMIMECertificateIssuingCA lives in Exchange Online (SMIME_DOCTOR_M365_*), "
-    "which this installation does not use.",
-    "de": "Nichts wurde geändert: SMIMECertificateIssuingCA liegt in Exchange Online (SMIME_DOCTOR_M365_*), "
-    "das diese Installation nicht nutzt.",
+    "en": "Nothing was changed: SMIMECertificateIssuingCA lives in Exchange Online, and this installation has "
+    "no connection to it.",
+    "de": "Nichts wurde geändert: SMIMECertificateIssuingCA liegt in Exchange Online, und diese Installation "
+    "hat keine Verbindung dorthin.",
 }
 FRESH = {
     "en": "Please ask again for a fresh request.",
@@ -303,6 +316,82 @@ class Notifier:
 # -- the job ----------------------------------------------------------------------------------
 
 
+class ExecutionLease:
+    """The execution lock of one request, ``{prefix}:execlock:<id>``, as a lease.
+
+    The value names the holder (``<RQ worker>|<job id>|<host>:<pid>|<nonce>``); a heartbeat thread
+    renews the lease every third of ``lease_s`` while the holder runs and releases it (only if still
+    its own) at the end. A holder that dies — SIGKILL, a lost host — stops renewing, so its lock
+    lapses by itself at most ``lease_s`` later: no liveness lookup is needed, and none would work,
+    as a SimpleWorker does not refresh its RQ worker record while a job runs. Inside an RQ job the
+    same beat pulls this job's entry in RQ's StartedJobRegistry to the same horizon (RQ itself
+    keeps it for job_timeout + 60 s), so RQ's own abandoned-job cleanup re-queues the job of a dead
+    holder about ``lease_s`` after its death — right when its lock has lapsed."""
+
+    def __init__(self, redis: Any, key: str, lease_s: int) -> None:
+        from redis.lock import Lock
+        from rq import get_current_job
+
+        self.redis = redis
+        self.key = key
+        self.lease_s = lease_s
+        self.job = get_current_job()
+        self.lock = Lock(redis, key, timeout=lease_s, thread_local=False, raise_on_release_error=False)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def holder(self) -> str:
+        """Who holds the lock now (empty when nobody does)."""
+        value = self.redis.get(self.key)
+        return value.decode() if isinstance(value, bytes) else str(value or "")
+
+    def acquire(self) -> bool:
+        worker = (self.job.worker_name if self.job is not None else None) or "-"
+        job_id = self.job.id if self.job is not None else "-"
+        token = f"{worker}|{job_id}|{socket.gethostname()}:{os.getpid()}|{uuid.uuid4().hex[:12]}"
+        if not self.lock.acquire(blocking=False, token=token):
+            return False
+        self._beat_rq()
+        self._thread = threading.Thread(target=self._run, name=f"lease-{self.key}", daemon=True)
+        self._thread.start()
+        return True
+
+    def release(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+        self.lock.release()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.lease_s / 3):
+            try:
+                self.lock.reacquire()
+                self._beat_rq()
+            except Exception as exc:  # Redis away for a moment: the next beat tries again
+                log.warning("execute.lease_renewal_failed", extra={"lock": self.key, "error": repr(exc)})
+
+    def _beat_rq(self) -> None:
+        """Pull this job's execution in RQ's StartedJobRegistry to one lease from now (found through
+        the worker's own execution index: other, dead executions of the job may linger there)."""
+        job = self.job
+        if job is None or not job.worker_name:
+            return
+        from rq.executions import WORKER_EXECUTIONS_KEY_TEMPLATE, Execution
+
+        try:
+            index = self.redis.smembers(WORKER_EXECUTIONS_KEY_TEMPLATE.format(job.worker_name))
+            mine = [k.decode() if isinstance(k, bytes) else str(k) for k in index]
+            ttl = self.lease_s + 1  # the lock lapses first: RQ re-runs the job only once it is free
+            with self.redis.pipeline() as pipeline:
+                for composite in mine:
+                    if composite.startswith(f"{job.id}:"):
+                        execution = Execution.from_composite_key(composite, self.redis)
+                        execution.heartbeat(job.started_job_registry, ttl, pipeline=pipeline)
+                pipeline.execute()
+        except Exception as exc:  # never fail the execution for its bookkeeping; the next beat retries
+            log.warning("execute.rq_heartbeat_failed", extra={"job": job.id, "error": repr(exc)})
+
+
 def enqueue_execution(redis: Any, request_id: str, timeout_s: int = 300) -> None:
     """Queue the execution of an approved request (job id `exec-<request id>`)."""
     from rq import Queue, Retry
@@ -320,9 +409,13 @@ def enqueue_execution(redis: Any, request_id: str, timeout_s: int = 300) -> None
     )
 
 
-def run_execute(request_id: str) -> str:
-    """RQ entry point: execute one approved request with this worker's settings and directory."""
+def run_execute(request_id: str) -> str | Retry:
+    """RQ entry point: execute one approved request with this worker's settings and directory.
+    When another run holds the request's execution lock, it returns RQ's ``Retry``: RQ records a
+    retry (not a success) and the worker's scheduler runs the job again ``BUSY_RETRY_S`` later, for
+    as long as a live holder may take (the job timeout); a dead holder's lease lapses sooner."""
     from redis import Redis
+    from rq import Retry
 
     from workers.jobs import directory_for
     from workers.outbox import RedisOutbox
@@ -333,7 +426,10 @@ def run_execute(request_id: str) -> str:
     audit = AuditTrail(redis, settings.key_prefix, settings.audit_log_file)
     notifier = Notifier(settings, RedisOutbox(redis, settings.outbox_stream), audit)
     store = ApprovalStore(redis, settings.key_prefix, on_change=notifier)
-    return execute(request_id, store, settings, directory_for(settings), notifier, redis=redis)
+    outcome = execute(request_id, store, settings, directory_for(settings), notifier, redis=redis)
+    if outcome == "busy":
+        return Retry(max=max(settings.job_timeout_s, 300) // BUSY_RETRY_S + 2, interval=BUSY_RETRY_S)
+    return outcome
 
 
 def execute(
@@ -346,16 +442,22 @@ def execute(
     redis: Any = None,
     attempts: int | None = None,
 ) -> str:
-    """Run one approved request; returns its state afterwards. Raises ExecutionDeferred when AD is
-    unreachable (the request is then back in approved)."""
+    """Run one approved request; returns its state afterwards, or "busy" when another run holds its
+    execution lease (see ExecutionLease; run_execute then has RQ retry the job). Raises
+    ExecutionDeferred when AD is unreachable (the request is then back in approved)."""
     request = store.get(request_id)
     if request is None:
         return "missing"
     if request.state in FINAL or request.state not in ("approved", "executing"):
         return request.state  # done/failed: nothing to do; pending: not approved (yet)
-    lock = f"{settings.key_prefix}:execlock:{request_id}"
-    if redis is not None and not redis.set(lock, "1", nx=True, ex=max(settings.job_timeout_s, 120)):
-        return "busy"  # another worker is executing it right now
+    lease = None
+    if redis is not None:
+        lease = ExecutionLease(
+            redis, f"{settings.key_prefix}:execlock:{request_id}", settings.execution_lease_s
+        )
+        if not lease.acquire():
+            log.info("execute.busy", extra={"request": request_id, "holder": lease.holder()})
+            return "busy"  # another run holds it right now (or held it until less than a lease ago)
     try:
         if request.state == "approved":
             started = store.start_execution(request_id)
@@ -367,8 +469,8 @@ def execute(
                 request = started
         return _execute(request, store, settings, directory, notifier, redis, attempts or ATTEMPTS)
     finally:
-        if redis is not None:
-            redis.delete(lock)
+        if lease is not None:
+            lease.release()
 
 
 def _execute(
@@ -479,6 +581,7 @@ def _apply(
     # (c) save the before-state, then (d) write
     if not already:
         _save_backup(redis, settings, notifier, request, dn, current)
+        fault_pause("after_backup")
         ad_values = {a: vs for a, vs in values.items() if vs}
         if request.action == "undo":
             ad.restore_certificate_values(dn, ad_values)
@@ -548,6 +651,7 @@ def _apply_exo(
 
     if not already:
         _save_backup(redis, settings, notifier, request, None, current, "exo")
+        fault_pause("after_backup")
         exchange.set_certificates(
             who,
             {a: after[a] for a in EXO_ATTRIBUTES if values[a]},
@@ -834,38 +938,87 @@ def _already_applied(
 
 
 def _check_approvers(request: ApprovalRequest, settings: Settings, directory: Any) -> None:
-    """Every approval must still come from someone holding the role in this worker's configuration."""
-    valid = 0
+    """Right before any write, with this worker's own configuration and directory: every approval
+    comes from someone who still holds the role, who is not the requester, and who is another
+    person than every other approver. People are compared by directory identity (canonical id
+    and the other strong ids, workers/people.py), never by how they reached the bot."""
+    book = RoleBook(settings.roles, directory)
+    requester = set(request.requester_identity) | _ids_now(directory, request.requester)
+    counted: list[set[str]] = []
     for decision in request.decisions:
         if not decision.get("approve"):
             continue
-        actor = decision["actor"]
+        actor, shown = decision["actor"], decision.get("display") or decision["actor"]
         try:
-            names, groups = names_and_groups(directory.find(actor))
+            facts = directory.find(actor)
         except UserLookupError:
-            names, groups = frozenset({actor.lower()}), frozenset()
-        held = roles_of(names, groups, settings.roles)
-        if request.approver_role not in held and "admin" not in held:
-            shown = decision.get("display") or actor
             raise Refused(
-                {
-                    "en": f"Nothing was changed: {shown} no longer holds the {request.approver_role} role. "
-                    + FRESH["en"],
-                    "de": f"Nichts wurde geändert: {shown} hat die Rolle {request.approver_role} nicht mehr. "
-                    + FRESH["de"],
-                },
+                _refusal(
+                    f"{shown} can no longer be found in the directory",
+                    f"{shown} ist im Verzeichnis nicht mehr zu finden",
+                ),
+                revoked=actor,
+            ) from None
+        recorded, now = set(decision_identity(decision)), set(person_ids(facts))
+        if decision.get("ids") and recorded.isdisjoint(now):
+            raise Refused(
+                _refusal(
+                    f"{shown} is no longer the person who approved",
+                    f"{shown} ist nicht mehr die Person, die freigegeben hat",
+                ),
                 revoked=actor,
             )
-        valid += 1
-    if valid < request.required:
+        ids = recorded | now
+        if not ids.isdisjoint(requester):
+            raise Refused(
+                _refusal(
+                    f"{shown} asked for this change and cannot also approve it",
+                    f"{shown} hat diese Änderung beantragt und kann sie nicht selbst freigeben",
+                ),
+                self_approval=actor,
+            )
+        if any(not ids.isdisjoint(other) for other in counted):
+            raise Refused(
+                _refusal(
+                    f"{shown} approved more than once; it needs distinct people",
+                    f"{shown} hat mehrfach freigegeben; nötig sind verschiedene Personen",
+                ),
+                repeated=actor,
+            )
+        held = book.roles_of(names_of(facts), group_ids_of(facts, directory))
+        if request.approver_role not in held and "admin" not in held:
+            raise Refused(
+                _refusal(
+                    f"{shown} no longer holds the {request.approver_role} role",
+                    f"{shown} hat die Rolle {request.approver_role} nicht mehr",
+                ),
+                revoked=actor,
+            )
+        counted.append(ids)
+    if len(counted) < request.required:
         raise Refused(
             {
-                "en": f"Nothing was changed: the request has {valid} valid approval(s), {request.required} needed. "
+                "en": f"Nothing was changed: the request has {len(counted)} valid approval(s), {request.required} needed. "
                 + FRESH["en"],
-                "de": f"Nichts wurde geändert: der Antrag hat {valid} gültige Freigabe(n), {request.required} nötig. "
+                "de": f"Nichts wurde geändert: der Antrag hat {len(counted)} gültige Freigabe(n), {request.required} nötig. "
                 + FRESH["de"],
             }
         )
+
+
+def _ids_now(directory: Any, key: str) -> set[str]:
+    """The person's strong ids as the directory has them now (none if they cannot be found)."""
+    try:
+        return set(person_ids(directory.find(key)))
+    except SmimeDoctorError:
+        return set()
+
+
+def _refusal(en: str, de: str) -> dict[str, str]:
+    return {
+        "en": f"Nothing was changed: {en}. " + FRESH["en"],
+        "de": f"Nichts wurde geändert: {de}. " + FRESH["de"],
+    }
 
 
 def _backup_exists(redis: Any, settings: Settings, request: ApprovalRequest) -> bool:
@@ -881,7 +1034,10 @@ def _save_backup(
     current: dict[str, list[bytes]],
     where: str = "ad",
 ) -> None:
-    """The full values as they are right before the write: in Redis, and in the audit file."""
+    """The full values as they are right before the write: in Redis, and as an owner-only file in
+    the backup folder (settings.backup_dir, default next to the audit file). The audit trail
+    itself gets only their sha256 digests."""
+    values = {f"{where}.{a}": [base64.b64encode(v).decode() for v in vs] for a, vs in current.items()}
     record = {
         "request": request.id,
         "action": request.action,
@@ -889,15 +1045,23 @@ def _save_backup(
         "dn": dn,
         "where": where,
         "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "values": {f"{where}.{a}": [base64.b64encode(v).decode() for v in vs] for a, vs in current.items()},
+        "values": values,
     }
     if redis is not None:
         redis.set(f"{settings.key_prefix}:backup:{request.id}", json.dumps(record))
-    if settings.audit_log_file:
-        with contextlib.suppress(OSError), open(settings.audit_log_file, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps({"event": "backup", **record}) + "\n")
+    folder = backup_dir(settings.audit_log_file, settings.backup_dir)
+    saved = None
+    if folder is not None:
+        try:
+            saved = str(write_backup(folder, request.id, record))
+        except (OSError, ValueError) as exc:
+            log.error(
+                "backup.write_failed", extra={"request": request.id, "dir": str(folder), "error": str(exc)}
+            )
     if notifier.audit is not None:
-        notifier.audit.record("backup_saved", request)
+        notifier.audit.record(
+            "backup_saved", request, {"backup_file": saved, "values_sha256": values_digest(values)}
+        )
 
 
 REDIAGNOSED = ("publish.", "sync.mailnickname", "addr.")
