@@ -182,21 +182,18 @@ def test_an_approver_cannot_approve_their_own_reset_from_teams(
     ]
 
 
+def ca_plan(directory: LiveDirectory) -> dict[str, Any]:
+    """A worker's plan to add the Fabrikam CA to the tenant (two admins must approve it)."""
+    spec = {"kind": "plan_action", "action": "upload_issuing_ca", "subject": "Fabrikam Mail CA"}
+    answer = answer_or_error({**spec, "asker": "ts.user", "lang": "en"}, directory)
+    assert answer["type"] == "plan" and answer["plan"]["changes"], answer
+    return dict(answer["plan"])
+
+
 def test_one_admin_on_two_platforms_is_one_approval(directory: LiveDirectory, redis_url: str) -> None:
     identity = resolver(directory)
     approvals = Approvals(Policy(Roles.model_validate(ROLES), directory), Redis.from_url(redis_url))
-    answer = answer_or_error(
-        {
-            "kind": "plan_action",
-            "action": "upload_issuing_ca",
-            "subject": "Fabrikam Mail CA",
-            "asker": "ts.user",
-            "lang": "en",
-        },
-        directory,
-    )
-    assert answer["type"] == "plan" and answer["plan"]["changes"], answer
-    plan = answer["plan"]
+    plan = ca_plan(directory)
     request = approvals.open(
         plan["action"], identity.resolve("directory", "ts.user"), plan["target"], plan, {}, "slack"
     )
@@ -251,17 +248,7 @@ def test_the_worker_counts_one_admin_once_and_set_smimeconfig_never_runs(
     directory: LiveDirectory, emu: RunningEmulator, redis_url: str
 ) -> None:
     redis = Redis.from_url(redis_url)
-    answer = answer_or_error(
-        {
-            "kind": "plan_action",
-            "action": "upload_issuing_ca",
-            "subject": "Fabrikam Mail CA",
-            "asker": "ts.user",
-            "lang": "en",
-        },
-        directory,
-    )
-    plan = answer["plan"]
+    plan = ca_plan(directory)
     sst = emu.emulator.tenant.smime_config.get("SMIMECertificateIssuingCA")
     request_id = forged(
         redis, plan, "upload_issuing_ca", "ts.user", ["diego.siciliani", "diego.siciliani@contoso.example"]
