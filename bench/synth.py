@@ -1,6 +1,6 @@
 """Synthetic snapshot generator for the audit throughput benchmark.
 
-Builds a tenant in the format of the bundled demo tenant (SNAPSHOT.md §1), reusing the
+Builds a tenant in the format of the bundled demo tenant (docs/snapshot.md §1), reusing the
 demo generator's PKI, record writers and templates: Contoso Root CA with Issuing CA 01
 and 00, Example Public S/MIME Root R1 with its CA (all five in the SST, templates and CA
 objects in ad-config.ldif), plus the untrusted Fabrikam partner CA for foreign certificates.

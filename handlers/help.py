@@ -35,6 +35,7 @@ def not_understood(suggestions: tuple[str, ...], lang: str) -> str:
 
 def explain(check_id: str | None, lang: str) -> str:
     from workers.checks import REGISTRY
+    from workers.checks.base import outcomes
 
     spec = REGISTRY.get(check_id or "")
     if spec is None:
@@ -49,7 +50,8 @@ def explain(check_id: str | None, lang: str) -> str:
         "tenant": ("tenant-wide", "mandantenweit"),
         "sender": ("for a sender", "für einen Absender"),
     }[spec.scope]
-    doc = (spec.fn.__doc__ or "").strip()
+    can = ", ".join(s for s in outcomes(spec) if s != "pass")
+    # The rule is the precise condition, written once in English at the check's registration.
     if lang == "de":
-        return f"{spec.id} ({scope[1]}): {spec.summary['de']}." + (f"\n{doc}" if doc else "")
-    return f"{spec.id} ({scope[0]}): {spec.summary['en']}." + (f"\n{doc}" if doc else "")
+        return f"{spec.id} ({scope[1]}): {spec.summary['de']}.\nRegel (englisch): {spec.rule}\nMögliche Befunde: {can}"
+    return f"{spec.id} ({scope[0]}): {spec.summary['en']}.\nRule: {spec.rule}\nCan report: {can}"

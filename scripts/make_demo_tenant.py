@@ -3,7 +3,7 @@
 
 A fictional hybrid tenant: on-premises AD ``DC=contoso,DC=example`` synced by Entra
 Connect to ``contoso.onmicrosoft.com`` with Exchange Online. Every user is one field case
-from the seed article and CHECKS.md; ``expected.json`` records, per user, the statuses the
+from the seed article and docs/checks.md; ``expected.json`` records, per user, the statuses the
 engine must report for the checks that case is built for.
 
 All dates are relative to the fixed instant ``COLLECTED_AT`` so verdicts are reproducible

@@ -26,14 +26,27 @@ class RoleMembers(BaseModel):
     """Who holds a role: directory users (any address, UPN or sAMAccountName) and security groups
     (DN, objectGUID or SID; a bare CN only while exactly one security group has it; workers/roles.py)."""
 
-    users: list[str] = Field(default_factory=list)
-    groups: list[str] = Field(default_factory=list)
+    users: list[str] = Field(
+        default_factory=list,
+        description="directory users holding the role (any address, UPN or sAMAccountName)",
+    )
+    groups: list[str] = Field(
+        default_factory=list,
+        description="security groups whose members (nested included) hold the role (DN, objectGUID or SID)",
+    )
 
 
 class Roles(BaseModel):
-    helpdesk: RoleMembers = Field(default_factory=RoleMembers)
-    approver: RoleMembers = Field(default_factory=RoleMembers)
-    admin: RoleMembers = Field(default_factory=RoleMembers)
+    helpdesk: RoleMembers = Field(
+        default_factory=RoleMembers, description="helpdesk: may diagnose anyone, audit, and request clean-ups"
+    )
+    approver: RoleMembers = Field(
+        default_factory=RoleMembers, description="approvers: decide other people's clean-up requests"
+    )
+    admin: RoleMembers = Field(
+        default_factory=RoleMembers,
+        description="admins: also helpdesk; two distinct admins approve tenant-wide actions (upload_issuing_ca)",
+    )
 
 
 class Settings(BaseSettings):
@@ -45,7 +58,9 @@ class Settings(BaseSettings):
     snapshot: str | None = Field(None, description="offline snapshot directory used as the directory source")
     demo: bool = Field(False, description="use the bundled demo tenant as the source")
     lang: str = Field("en", description="default answer language when the chat locale does not tell (en|de)")
-    roles: Roles = Field(default_factory=Roles)
+    roles: Roles = Field(
+        default_factory=Roles, description="who holds the roles beyond user (everyone may ask about themself)"
+    )
     job_timeout_s: int = Field(120, ge=5, description="a job taking longer is stopped and reported")
     job_retries: int = Field(
         2, ge=0, le=10, description="retries for transient source errors and lost workers"

@@ -25,7 +25,7 @@ from workers.report import Finding, Report
 
 def trust_store_for(tenant: TenantFacts, at: datetime, online: bool = False) -> TrustStore:
     """Anchors: tenant SST roots, AD Certification Authorities, snapshot trusted_roots.
-    Intermediates: the rest of the SST, AD AIA objects (CHECKS.md trust.chain)."""
+    Intermediates: the rest of the SST, AD AIA objects (docs/checks.md trust.chain)."""
     pool: list[CertInfo] = list(tenant.sst_certificates or []) + list(tenant.trusted_roots)
     if tenant.ad_config:
         pool += tenant.ad_config.ca_certificates + tenant.ad_config.aia_certificates

@@ -1,4 +1,4 @@
-"""The Report: the pure-data result of a diagnosis (SNAPSHOT.md §2 is its contract)."""
+"""The Report: the pure-data result of a diagnosis (docs/snapshot.md §2 is its contract)."""
 
 from __future__ import annotations
 

@@ -23,7 +23,12 @@ def mixed_case_addresses(user: UserFacts) -> list[str]:
     return out
 
 
-@check("addr.lowercase", en="Mail addresses are lower case", de="Mailadressen sind klein geschrieben")
+@check(
+    "addr.lowercase",
+    en="Mail addresses are lower case",
+    de="Mailadressen sind klein geschrieben",
+    rule="warn: upper case in `mail` or in the address part of proxyAddresses (certificates copy mail; some clients warn on case differences); the SMTP:/smtp: prefix is never judged or touched.",
+)
 def lowercase(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     bad = mixed_case_addresses(user)
     if bad:
@@ -36,6 +41,7 @@ def lowercase(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     "addr.mail_is_primary",
     en="mail equals the primary SMTP address",
     de="mail entspricht der primären SMTP-Adresse",
+    rule="warn: `mail` differs from the primary SMTP address.",
 )
 def mail_is_primary(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     mail = user.ad.mail if user.ad else None

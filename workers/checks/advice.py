@@ -13,6 +13,7 @@ from workers.report import Finding
     "advice.private_key",
     en="The user must hold the private key",
     de="Der Benutzer braucht den privaten Schlüssel",
+    rule="info, always: no directory can prove the user holds the private key; how to check (certmgr, an encrypted test mail, key recovery).",
 )
 def private_key(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     yield F(ctx, "advice.private_key", "info", "note", None, {})

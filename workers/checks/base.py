@@ -43,7 +43,8 @@ class CheckSpec:
     id: str
     fn: CheckFn
     scope: str  # "user", "tenant" or "sender"
-    summary: Mapping[str, str]  # one line per language, for help texts and the README
+    summary: Mapping[str, str]  # one line per language, for help texts and docs/checks.md
+    rule: str = ""  # one line, English: the precise condition tested (docs/checks.md, `explain`)
 
     @property
     def family(self) -> str:
@@ -51,18 +52,47 @@ class CheckSpec:
 
 
 REGISTRY: dict[str, CheckSpec] = {}
+SCOPES = ("user", "tenant", "sender")
 
 
-def check(check_id: str, *, en: str, de: str, scope: str = "user") -> Callable[[CheckFn], CheckFn]:
-    """Register a check under its stable id (CHECKS.md)."""
+def check(check_id: str, *, en: str, de: str, rule: str, scope: str = "user") -> Callable[[CheckFn], CheckFn]:
+    """Register a check under its stable id (docs/checks.md, generated from these registrations).
+
+    ``rule`` is one English line stating the precise condition the check tests; a check
+    without one (or with a rule over several lines) is refused at import time.
+    """
+    if not rule or not rule.strip() or "\n" in rule:
+        raise RuntimeError(f"check {check_id} needs rule=: one line stating what it tests")
+    if scope not in SCOPES:
+        raise RuntimeError(f"check {check_id}: scope must be one of {', '.join(SCOPES)}")
 
     def register(fn: CheckFn) -> CheckFn:
         if check_id in REGISTRY:
             raise RuntimeError(f"check id {check_id} registered twice")
-        REGISTRY[check_id] = CheckSpec(check_id, fn, scope, {"en": en, "de": de})
+        REGISTRY[check_id] = CheckSpec(check_id, fn, scope, {"en": en, "de": de}, rule.strip())
         return fn
 
     return register
+
+
+# Worst first; skip (data missing) and error (a source failed) can come from any check.
+OUTCOME_ORDER = ("fail", "warn", "info", "pass")
+_OUTCOMES: dict[str, tuple[str, ...]] = {}
+
+
+def outcomes(spec: CheckSpec) -> tuple[str, ...]:
+    """The statuses a check can report besides skip/error, worst first: the status literals in
+    its function's source. Its first entry is the check's severity in docs/checks.md."""
+    known = _OUTCOMES.get(spec.id)
+    if known is None:
+        import ast
+        import inspect
+        import textwrap
+
+        tree = ast.parse(textwrap.dedent(inspect.getsource(spec.fn)))
+        found = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and n.value in OUTCOME_ORDER}
+        known = _OUTCOMES[spec.id] = tuple(s for s in OUTCOME_ORDER if s in found)
+    return known
 
 
 class _Defaults(dict[str, Any]):

@@ -1,4 +1,4 @@
-"""cert.* — each published certificate on its own (CHECKS.md)."""
+"""cert.* — each published certificate on its own (docs/checks.md)."""
 
 from __future__ import annotations
 
@@ -71,6 +71,7 @@ def _each(user: UserFacts) -> Iterator[CertInfo]:
     "cert.parse",
     en="Every published value is a readable certificate",
     de="Jeder veröffentlichte Wert ist ein lesbares Zertifikat",
+    rule="fail: a published value is neither X.509 DER nor PKCS#7 with certificates; info: a bare X.509 certificate in userSMIMECertificate.",
 )
 def parse(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     bad = False
@@ -106,6 +107,7 @@ def parse(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     "cert.end_entity",
     en="Certificate is an end-entity certificate, not a CA",
     de="Zertifikat ist ein Endnutzer-Zertifikat, keine CA",
+    rule="fail: a certificate on a user object has basicConstraints cA=TRUE.",
 )
 def end_entity(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     for cert in _each(user):
@@ -119,6 +121,7 @@ def end_entity(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     "cert.validity",
     en="Certificate is within its validity period",
     de="Zertifikat ist im Gültigkeitszeitraum",
+    rule="fail: expired or not yet valid (valid = not_before <= now < not_after); warn: 30 days or less left; info: 60 days or less left.",
 )
 def validity(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     for cert in _each(user):
@@ -178,6 +181,7 @@ def validity(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     "cert.eku_email",
     en="Extended key usage allows e-mail protection",
     de="Erweiterte Schlüsselverwendung erlaubt E-Mail-Schutz",
+    rule="fail: EKU present without emailProtection and without anyEKU; warn: EKU absent (Outlook's userCertificate fallback skips it), or only anyEKU.",
 )
 def eku_email(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     for cert in _each(user):
@@ -205,6 +209,7 @@ def eku_email(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     "cert.can_encrypt",
     en="Key can be used to encrypt to the user",
     de="Schlüssel erlaubt Verschlüsselung an den Benutzer",
+    rule="fail: the key cannot encrypt (RSA needs keyUsage absent or keyEncipherment, EC needs keyAgreement, Ed25519/Ed448 never); info instead for a signing-only certificate when another valid certificate can encrypt.",
 )
 def can_encrypt(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     others = valid_encryption_certs(user, ctx.now)
@@ -223,7 +228,12 @@ def can_encrypt(user: UserFacts, ctx: Context) -> Iterator[Finding]:
             )
 
 
-@check("cert.can_sign", en="Key can be used to sign", de="Schlüssel erlaubt Signieren")
+@check(
+    "cert.can_sign",
+    en="Key can be used to sign",
+    de="Schlüssel erlaubt Signieren",
+    rule="fail: neither digitalSignature nor nonRepudiation set (keyUsage absent allows both); warn: only nonRepudiation.",
+)
 def can_sign(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     for cert in _each(user):
         ku = cert.key_usage
@@ -239,6 +249,7 @@ def can_sign(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     "cert.key_strength",
     en="Key type and size are strong enough",
     de="Schlüsseltyp und -länge sind stark genug",
+    rule="fail: RSA below 2048 bits, or an EC curve other than P-256/384/521; warn: an EC key used for encryption (client support is uneven).",
 )
 def key_strength(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     for cert in _each(user):
@@ -269,6 +280,7 @@ def key_strength(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     "cert.signature_hash",
     en="Certificate signature uses a current hash",
     de="Zertifikatssignatur nutzt einen aktuellen Hash",
+    rule="fail: MD2/MD5, or SHA-1 from a publicly trusted CA; warn: SHA-1 from a private CA.",
 )
 def signature_hash(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     for cert in _each(user):
@@ -298,7 +310,10 @@ def _addr_sets(user: UserFacts) -> tuple[str | None, list[str]]:
 
 
 @check(
-    "cert.address_present", en="Certificate names a mail address", de="Zertifikat enthält eine Mailadresse"
+    "cert.address_present",
+    en="Certificate names a mail address",
+    de="Zertifikat enthält eine Mailadresse",
+    rule="fail: no rfc822Name / SmtpUTF8Mailbox in the SAN and no emailAddress in the subject; warn: the address is only in the subject emailAddress.",
 )
 def address_present(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     for cert in _each(user):
@@ -322,6 +337,7 @@ def address_present(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     "cert.address_match",
     en="Certificate address belongs to the user",
     de="Zertifikatsadresse gehört dem Benutzer",
+    rule="fail: no certificate address is one of the user's addresses U; warn: it matches a secondary address or `mail` but not the primary SMTP (mobile and signature checks use the primary).",
 )
 def address_match(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     primary, addrs = _addr_sets(user)
@@ -362,6 +378,7 @@ def address_match(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     "cert.address_case",
     en="Certificate address has the same letter case as the directory",
     de="Zertifikatsadresse hat dieselbe Schreibweise wie das Verzeichnis",
+    rule="warn: the certificate address matches one of U ignoring case but not exactly (RFC 5280 §7.5: the local part is case-exact).",
 )
 def address_case(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     addrs = user.addresses
@@ -388,6 +405,7 @@ def address_case(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     "cert.subject_email_consistency",
     en="Subject mailbox is repeated in the SAN",
     de="Postfach im Antragsteller steht auch im SAN",
+    rule="warn: the subject emailAddress/CN mailbox is not repeated in the SAN.",
 )
 def subject_email_consistency(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     for cert in _each(user):
@@ -411,7 +429,12 @@ def subject_email_consistency(user: UserFacts, ctx: Context) -> Iterator[Finding
             yield F(ctx, "cert.subject_email_consistency", "pass", "ok", cert, {})
 
 
-@check("cert.ski_present", en="Subject Key Identifier present", de="Schlüsselkennung (SKI) vorhanden")
+@check(
+    "cert.ski_present",
+    en="Subject Key Identifier present",
+    de="Schlüsselkennung (SKI) vorhanden",
+    rule="warn: the Subject Key Identifier is missing (Exchange Online requires it).",
+)
 def ski_present(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     for cert in _each(user):
         status, key = ("pass", "ok") if cert.ski else ("warn", "missing")
@@ -422,6 +445,7 @@ def ski_present(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     "cert.smime_capabilities",
     en="Advertised S/MIME algorithms are current",
     de="Angebotene S/MIME-Algorithmen sind aktuell",
+    rule="warn: SMIMECapabilities lists only DES/3DES/RC2; info: SMIMECapabilities absent.",
 )
 def smime_capabilities(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     for cert in _each(user):
@@ -449,6 +473,7 @@ def _br_profile(cert: CertInfo) -> str | None:
     "cert.br_profile",
     en="Publicly trusted certificate follows the S/MIME Baseline Requirements",
     de="Öffentlich vertrauenswürdiges Zertifikat folgt den S/MIME Baseline Requirements",
+    rule="publicly trusted only: fail when the EKU has serverAuth/codeSigning/timeStamping/anyEKU, or a Strict-profile certificate has any EKU besides emailProtection; warn for a Legacy profile issued on/after 2025-07-15, or a lifetime over 825 days (Strict/Multi) or 1185 days (Legacy); private CA: info.",
 )
 def br_profile(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     for cert in _each(user):
@@ -497,6 +522,7 @@ def br_profile(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     "cert.template",
     en="Issued from an S/MIME certificate template",
     de="Aus einer S/MIME-Zertifikatvorlage ausgestellt",
+    rule="warn: issued from a template that is not an S/MIME template (msPKI template extension); info: the template name.",
 )
 def template(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     cfg = ctx.tenant.ad_config

@@ -37,6 +37,7 @@ def _name(t: CertTemplate) -> str:
     en="The S/MIME template is for e-mail only",
     de="Die S/MIME-Vorlage dient nur der E-Mail",
     scope="tenant",
+    rule="warn: the S/MIME template's EKU has more than emailProtection.",
 )
 def template_smime_only(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     cfg = ctx.tenant.ad_config
@@ -64,6 +65,7 @@ def template_smime_only(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     en="A template publishes certificates to AD",
     de="Eine Vorlage veröffentlicht Zertifikate im AD",
     scope="tenant",
+    rule="fail: no template publishes to userCertificate (msPKI-Enrollment-Flag 0x8) and nothing else does; info: publishing only ever appends, so cleanup is ours to do.",
 )
 def template_publish_to_ds(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     cfg = ctx.tenant.ad_config
@@ -91,6 +93,7 @@ def template_publish_to_ds(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     en="Autoenrollment checks for an existing certificate",
     de="Autoenrollment prüft auf ein vorhandenes Zertifikat",
     scope="tenant",
+    rule='warn: autoenrolled (0x20) without 0x10 "check user DS certificate", the re-enrollment loop.',
 )
 def template_check_existing(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     cfg = ctx.tenant.ad_config
@@ -122,6 +125,7 @@ def template_check_existing(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     en="Encryption keys are archived",
     de="Verschlüsselungsschlüssel werden archiviert",
     scope="tenant",
+    rule="warn: an encryption template without key archival (msPKI-Private-Key-Flag 0x1) or no KRA; old mail becomes unreadable when keys are lost.",
 )
 def template_key_archival(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     cfg = ctx.tenant.ad_config
@@ -151,6 +155,7 @@ def template_key_archival(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     en="Subject and SAN are built from AD",
     de="Antragsteller und SAN werden aus dem AD gebildet",
     scope="tenant",
+    rule="warn: the SAN is not built from AD mail (0x04000000), or the enrollee supplies the subject (0x1).",
 )
 def template_subject_from_ad(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     cfg = ctx.tenant.ad_config
@@ -182,6 +187,7 @@ def template_subject_from_ad(user: UserFacts, ctx: Context) -> Iterator[Finding]
     en="Template key size and lifetime are sound",
     de="Schlüssellänge und Laufzeit der Vorlage sind sinnvoll",
     scope="tenant",
+    rule="warn: minimal key size below 2048 or validity over 3 years.",
 )
 def template_key_params(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     cfg = ctx.tenant.ad_config
@@ -213,6 +219,7 @@ def template_key_params(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     en="The tenant's roots are trusted by domain clients",
     de="Die Wurzeln des Tenants sind den Domänen-Clients vertraut",
     scope="tenant",
+    rule="warn: a root in the tenant SST is not in AD CN=Certification Authorities (domain clients will not trust it); info: non-domain devices need it by hand.",
 )
 def root_distributed(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     cfg = ctx.tenant.ad_config

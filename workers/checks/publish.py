@@ -56,7 +56,7 @@ def usable_for_encryption(cert: CertInfo, now: datetime) -> bool:
 def outlook_choice(
     values: list[PublishedValue], smime_loc: str, user_loc: str, now: datetime
 ) -> OutlookChoice:
-    """Which certificate classic Outlook picks from the directory (CHECKS.md selection rules).
+    """Which certificate classic Outlook picks from the directory (docs/checks.md selection rules).
 
     userSMIMECertificate wins whenever it has any value: the marked default certificate,
     else the first valid one; Outlook never falls back to userCertificate from there.
@@ -111,6 +111,7 @@ def _is_mail_cert(cert: CertInfo) -> bool:
     "publish.ad_present",
     en="A usable certificate is where Outlook looks",
     de="Ein nutzbares Zertifikat liegt dort, wo Outlook sucht",
+    rule="pass: a valid, encryption-capable certificate with an address in U is where Outlook will look (userSMIMECertificate if it has values, else userCertificate), reported as outlook_choice; fail otherwise.",
 )
 def ad_present(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     choice = choice_for(user, ctx.now)
@@ -154,6 +155,7 @@ def _why_unusable(cert: CertInfo, user: UserFacts, ctx: Context) -> str:
     "publish.smime_precedence",
     en="No stale userSMIMECertificate hides a current certificate",
     de="Kein veraltetes userSMIMECertificate verdeckt ein aktuelles Zertifikat",
+    rule='fail: userSMIMECertificate has values but none valid and encryption-capable while userCertificate has one (an old "Publish to GAL" hides the current certificate); warn: the newest valid certificate in userSMIMECertificate is older than the newest in userCertificate.',
 )
 def smime_precedence(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     smime_loc, user_loc = attributes_for(user)
@@ -195,6 +197,7 @@ def smime_precedence(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     "publish.smime_default_cert",
     en="Outlook's default-certificate marker names a usable certificate",
     de="Outlooks Standardzertifikat-Markierung nennt ein nutzbares Zertifikat",
+    rule="fail: the Outlook default-certificate marker in a PKCS#7 blob (OIDs 1.3.6.1.4.1.311.16.4 / 1.2.840.113549.1.9.16.2.11) names a certificate that is invalid or cannot encrypt; info: no marker.",
 )
 def smime_default_cert(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     smime_loc, _ = attributes_for(user)
@@ -241,6 +244,7 @@ def smime_default_cert(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     "publish.smime_only",
     en="Certificates are not only in userSMIMECertificate",
     de="Zertifikate liegen nicht nur in userSMIMECertificate",
+    rule="warn: certificates only in userSMIMECertificate and userCertificate empty (often an import from a foreign PKI into the wrong attribute).",
 )
 def smime_only(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     smime_loc, user_loc = attributes_for(user)
@@ -254,6 +258,7 @@ def smime_only(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     "publish.count_limit",
     en="At most 15 values per certificate attribute",
     de="Höchstens 15 Werte je Zertifikatsattribut",
+    rule="fail: more than 15 values in userCertificate or userSMIMECertificate (Entra Connect stops exporting both, and a LargeObject error blocks every other change of the object); warn: 10 or more.",
 )
 def count_limit(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     worst = None
@@ -289,6 +294,7 @@ def count_limit(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     "publish.attr_size",
     en="Certificate values fit the address book",
     de="Zertifikatswerte passen ins Adressbuch",
+    rule="fail: one value over 32,768 bytes; warn: the values of one attribute together over 65,536 bytes (OAB truncation).",
 )
 def attr_size(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     found = False
@@ -349,6 +355,7 @@ def superseded(user: UserFacts, now: datetime) -> set[str]:
     "publish.clutter",
     en="No expired, revoked or superseded values",
     de="Keine abgelaufenen, gesperrten oder ersetzten Werte",
+    rule="warn: expired, revoked or superseded values present (they count against the 15).",
 )
 def clutter(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     locs = attributes_for(user)
@@ -393,6 +400,7 @@ def clutter(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     "publish.multiple_encryption_keys",
     en="One encryption key per user",
     de="Ein Verschlüsselungsschlüssel je Benutzer",
+    rule="warn: more than one distinct valid encryption key; senders pick one, so the user must hold every private key on every device.",
 )
 def multiple_encryption_keys(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     locs = attributes_for(user)
@@ -417,7 +425,12 @@ def multiple_encryption_keys(user: UserFacts, ctx: Context) -> Iterator[Finding]
         yield F(ctx, "publish.multiple_encryption_keys", "pass", "ok", None, {})
 
 
-@check("publish.reenrollment_loop", en="No re-enrollment loop", de="Keine Neuausstellungs-Schleife")
+@check(
+    "publish.reenrollment_loop",
+    en="No re-enrollment loop",
+    de="Keine Neuausstellungs-Schleife",
+    rule="fail: 3 or more certificates of one template issued within 2 days of each other in sequence; warn: 5 or more in 30 days (autoenrollment on non-persistent profiles: each new key loses the old ones).",
+)
 def reenrollment_loop(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     by_template: dict[str, list[CertInfo]] = {}
     for v in user.values:
@@ -485,6 +498,7 @@ def other_holders(owners: set[str] | None, me: str) -> tuple[list[str], int]:
     "publish.foreign_cert",
     en="No certificate of someone else is published",
     de="Kein fremdes Zertifikat veröffentlicht",
+    rule="fail: a certificate with no address in U, or the same certificate on another directory object.",
 )
 def foreign_cert(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     locs = attributes_for(user)
@@ -531,6 +545,7 @@ def foreign_cert(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     "publish.non_smime_certs",
     en="Non-mail certificates taking slots",
     de="Nicht-Mail-Zertifikate belegen Plätze",
+    rule="info: the count of non-mail certificates (smart-card logon, VPN, EFS) taking slots.",
 )
 def non_smime_certs(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     locs = attributes_for(user)

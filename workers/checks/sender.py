@@ -24,6 +24,7 @@ def sender_view(recipient: UserFacts) -> tuple[str, str, str]:
     en="What the sender's client finds for the recipient",
     de="Was der Client des Absenders zum Empfänger findet",
     scope="sender",
+    rule="which directory and attribute the sender's client reads (the Exchange Online GAL for cloud mailboxes; cached mode reads the OAB) and what it finds there for the recipient: the recipient-side verdict as the sender sees it.",
 )
 def lookup(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     sender = ctx.sender
@@ -70,6 +71,7 @@ def lookup(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     en="The sender has a certificate of their own",
     de="Der Absender hat ein eigenes Zertifikat",
     scope="sender",
+    rule="the sender needs a valid certificate of their own (Outlook encrypts the Sent Items copy too): the cert.* checks on the sender.",
 )
 def own_cert(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     sender = ctx.sender
@@ -96,7 +98,11 @@ def own_cert(user: UserFacts, ctx: Context) -> Iterator[Finding]:
 
 
 @check(
-    "sender.external", en="Sender inside the organisation", de="Absender in der Organisation", scope="sender"
+    "sender.external",
+    en="Sender inside the organisation",
+    de="Absender in der Organisation",
+    scope="sender",
+    rule="info: the sender is outside the organization and cannot read the GAL; the recipient must send them a signed mail first.",
 )
 def external(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     sender = ctx.sender
@@ -120,6 +126,7 @@ def external(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     en="The sender's client may hold an old certificate",
     de="Der Client des Absenders hat evtl. ein altes Zertifikat",
     scope="sender",
+    rule="info: the sender's client may hold an old certificate (contact, AutoComplete, OWA cache), and how to clear it; always shown when the directory side is healthy.",
 )
 def caches(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     yield F(ctx, "sender.caches", "info", "note", None, {}, sender=ctx.sender.display if ctx.sender else "?")
@@ -130,6 +137,7 @@ def caches(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     en="The recipient is a person, not a group",
     de="Der Empfänger ist eine Person, keine Gruppe",
     scope="sender",
+    rule="warn: the recipient is a group; every member needs a certificate.",
 )
 def distribution_list(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     kind = (user.exo.type_details or "") if user.exo else ""

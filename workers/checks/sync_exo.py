@@ -42,7 +42,10 @@ def _cert_set(user: UserFacts, loc: str) -> set[str]:
 
 
 @check(
-    "sync.in_scope", en="User is synchronised to Entra ID", de="Benutzer wird nach Entra ID synchronisiert"
+    "sync.in_scope",
+    en="User is synchronised to Entra ID",
+    de="Benutzer wird nach Entra ID synchronisiert",
+    rule="fail: the AD user has no synced Entra user (onPremisesSyncEnabled), or matches the snapshot's sync_scope exclusion; skip without Entra data.",
 )
 def in_scope(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     if user.ad is None:
@@ -63,6 +66,7 @@ def in_scope(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     "sync.mailnickname",
     en="mailNickname is set, so Exchange attributes sync",
     de="mailNickname ist gesetzt, damit Exchange-Attribute synchronisiert werden",
+    rule="fail: AD mailNickname is empty; Entra Connect then syncs no Exchange attribute, certificates included.",
 )
 def mailnickname(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     if user.ad is None:
@@ -82,7 +86,12 @@ def mailnickname(user: UserFacts, ctx: Context) -> Iterator[Finding]:
         )
 
 
-@check("sync.errors", en="No provisioning errors in Entra ID", de="Keine Bereitstellungsfehler in Entra ID")
+@check(
+    "sync.errors",
+    en="No provisioning errors in Entra ID",
+    de="Keine Bereitstellungsfehler in Entra ID",
+    rule="fail: serviceProvisioningErrors or onPremisesProvisioningErrors on the Entra user.",
+)
 def errors(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     if "entra" not in ctx.tenant.available:
         yield skip(ctx, "sync.errors", "entra-users.json")
@@ -109,13 +118,14 @@ def _error_text(p: object) -> str:
     en="Entra Connect synchronised recently",
     de="Entra Connect hat kürzlich synchronisiert",
     scope="tenant",
+    rule="warn: the organization's onPremisesLastSyncDateTime is older than 3 sync intervals.",
 )
 def freshness(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     org = ctx.tenant.organization
     if org is None:
         yield skip(ctx, "sync.freshness", "entra-organization.json")
         return
-    from workers.sources.parsing import parse_time
+    from workers.timestamps import parse_time
 
     last = parse_time(org.get("onPremisesLastSyncDateTime"))
     if last is None:
@@ -135,6 +145,7 @@ def freshness(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     en="Certificates flow from AD to Exchange Online",
     de="Zertifikate fließen von AD nach Exchange Online",
     scope="tenant",
+    rule="fail: many synced users with AD certificates have none in Exchange Online (attribute filtering or a custom sync rule).",
 )
 def cert_flow(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     stats = ctx.tenant.sync_flow
@@ -153,6 +164,7 @@ def cert_flow(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     "exo.recipient_found",
     en="Exchange Online has a recipient for the user",
     de="Exchange Online kennt einen Empfänger für den Benutzer",
+    rule="fail: no Exchange Online mailbox, mail user or contact for the user.",
 )
 def recipient_found(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     if "exo" not in ctx.tenant.available:
@@ -175,6 +187,7 @@ def recipient_found(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     "exo.cert_matches_ad",
     en="Exchange Online holds the same certificates as AD",
     de="Exchange Online hat dieselben Zertifikate wie AD",
+    rule="compares the certificate sets (sha256) of AD and Exchange Online per attribute; pass: equal; info: AD changed less than 2 sync intervals + 30 min ago (still flowing); fail: they differ after that (explained: more than 15 values in AD makes Exchange Online empty by design).",
 )
 def cert_matches_ad(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     if user.ad is None:
@@ -238,7 +251,12 @@ def cert_matches_ad(user: UserFacts, ctx: Context) -> Iterator[Finding]:
         )
 
 
-@check("exo.hidden_from_gal", en="Visible in the address book", de="Im Adressbuch sichtbar")
+@check(
+    "exo.hidden_from_gal",
+    en="Visible in the address book",
+    de="Im Adressbuch sichtbar",
+    rule="fail: the recipient is hidden from address lists, so no GAL/OAB lookup finds the certificate.",
+)
 def hidden_from_gal(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     hidden = (user.exo is not None and user.exo.hidden) or (user.ad is not None and user.ad.hidden)
     if hidden:
@@ -247,7 +265,12 @@ def hidden_from_gal(user: UserFacts, ctx: Context) -> Iterator[Finding]:
         yield F(ctx, "exo.hidden_from_gal", "pass", "ok", None, {})
 
 
-@check("exo.propagation", en="When senders will see the certificate", de="Wann Absender das Zertifikat sehen")
+@check(
+    "exo.propagation",
+    en="When senders will see the certificate",
+    de="Wann Absender das Zertifikat sehen",
+    rule="info: when the newest certificate reached Exchange Online (or AD), and when cached-mode Outlook can be expected to see it (OAB generation + about 24 h download, up to about 48 h); OWA and mobile see it at once.",
+)
 def propagation(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     exo_certs = {
         c.sha256
@@ -300,6 +323,7 @@ WEAK_ALGORITHMS = ("des", "rc2", "3des", "tripledes", "2.16.840.1.101.3.4.1.2x")
     en="Tenant S/MIME settings are sound",
     de="S/MIME-Einstellungen des Tenants sind sinnvoll",
     scope="tenant",
+    rule="warn: OWAOnlyUseSmartCard, DES/RC2/3DES preferred in OWAEncryptionAlgorithms, SHA-1 in OWASigningAlgorithms, or OWADisableCRLCheck; info: OWAUseSecondaryProxiesWhenFindingCertificates false.",
 )
 def smime_config(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     cfg = ctx.tenant.smime_config
@@ -339,6 +363,7 @@ def smime_config(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     en="OWA mailbox policy S/MIME setting explained",
     de="S/MIME-Einstellung der OWA-Postfachrichtlinie erklärt",
     scope="tenant",
+    rule="info: OwaMailboxPolicy SMimeEnabled has no effect in Exchange Online (Exchange 2010 only); S/MIME in OWA is controlled by SmimeConfig and the browser extension.",
 )
 def owa_policy(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     yield F(ctx, "exo.owa_policy", "info", "note", None, {})

@@ -64,6 +64,7 @@ def _leaves(user: UserFacts) -> list[CertInfo]:
     "trust.chain",
     en="A valid chain to a trusted root exists",
     de="Eine gültige Kette zu einer vertrauenswürdigen Wurzel existiert",
+    rule="fail: no RFC 5280 path (signatures, validity of every certificate, name chaining, basic constraints and path length, CA key usage, name constraints incl. rfc822Name, unknown critical extensions; the EE's EKU is cert.eku_email's) from the leaf via intermediates (PKCS#7 blob, tenant SST, AD AIA objects, AIA caIssuers online) to an anchor (tenant SST roots, AD CN=Certification Authorities, snapshot trusted_roots); warn: the path needs an online AIA fetch.",
 )
 def chain(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     if not known_cas(ctx.tenant):
@@ -88,6 +89,7 @@ def chain(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     "trust.exo_issuing_ca",
     en="The root is in the tenant's SMIMECertificateIssuingCA",
     de="Die Wurzel ist in SMIMECertificateIssuingCA des Tenants",
+    rule="fail: the tenant's SMIMECertificateIssuingCA (SST) is empty or missing, or the path does not end at a root inside it (OWA, new Outlook and mobile then call the certificate untrusted).",
 )
 def exo_issuing_ca(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     sst = ctx.tenant.sst_certificates
@@ -133,6 +135,7 @@ def exo_issuing_ca(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     en="The tenant's issuing-CA store is healthy",
     de="Der Aussteller-Speicher des Tenants ist gesund",
     scope="tenant",
+    rule="fail: a certificate in the tenant SST is expired (Set-SmimeConfig refuses such an upload); warn: the earliest expiry is 60 days or less away, the SST is over 70,000 bytes, or a renewed CA certificate is missing.",
 )
 def exo_issuing_ca_health(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     tenant = ctx.tenant
@@ -194,7 +197,12 @@ def exo_issuing_ca_health(user: UserFacts, ctx: Context) -> Iterator[Finding]:
         )
 
 
-@check("trust.revocation", en="Not revoked (CRL / OCSP)", de="Nicht gesperrt (CRL / OCSP)")
+@check(
+    "trust.revocation",
+    en="Not revoked (CRL / OCSP)",
+    de="Nicht gesperrt (CRL / OCSP)",
+    rule="CRL (signature, freshness, serial) and OCSP (signed response, GOOD/REVOKED/UNKNOWN) for the leaf and each CA; fail: revoked, stale CRL or bad signature; warn: unreachable with no fallback; skip on an offline snapshot unless --online; each fetch times out after 10 s.",
+)
 def revocation(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     if not ctx.online:
         yield skip(ctx, "trust.revocation", "--online (revocation is not checked from an offline snapshot)")
@@ -242,6 +250,7 @@ def _internal(url: str) -> bool:
     "trust.revocation_endpoints",
     en="Revocation endpoints reachable from the internet",
     de="Sperrlisten-Endpunkte aus dem Internet erreichbar",
+    rule="fail: neither CDP nor OCSP; warn: only ldap:/file: URIs or internal host names (.local, single label), which Exchange Online cannot reach.",
 )
 def revocation_endpoints(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     for cert in _leaves(user):
@@ -297,7 +306,12 @@ def _ca_problems(ca: CertInfo, ctx: Context) -> list[tuple[str, str]]:
     return out
 
 
-@check("trust.ca_health", en="Every CA in the chain is healthy", de="Jede CA in der Kette ist gesund")
+@check(
+    "trust.ca_health",
+    en="Every CA in the chain is healthy",
+    de="Jede CA in der Kette ist gesund",
+    rule="fail/warn: a CA in the path is expired, revoked, weak (RSA below 2048, SHA-1), lacks cA/keyCertSign, or has an EKU excluding emailProtection.",
+)
 def ca_health(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     done: set[str] = set()
     for cert in _leaves(user):

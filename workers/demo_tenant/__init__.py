@@ -1,6 +1,6 @@
 """The bundled demo snapshot: a fictional hybrid tenant "Contoso (demo)".
 
-``DATA_DIR`` is an offline snapshot directory (see /work/shared/SNAPSHOT.md) that the
+``DATA_DIR`` is an offline snapshot directory (see docs/snapshot.md) that the
 command line, the embedded default and the tests can use without any credentials.
 ``EXPECTED_FILE`` lists, per user, the check statuses the snapshot is built to produce
 when evaluated at ``COLLECTED_AT``. Regenerate with ``python scripts/make_demo_tenant.py``.
