@@ -7,24 +7,30 @@ without it everything runs in this process (the embedded default).
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 from bot.delivery import Delivery, Transport
 from handlers.approvals import ApprovalRequest, Approvals, Outcome
 from handlers.dispatch import Dispatcher, InProcessQueue, RQQueue
 from handlers.identity import IdentityError, IdentityResolver
 from handlers.policy import Policy
+from workers.answers import Answer, ApprovalRequestAnswer, PlanAnswer, answer_from_json, to_json
 from workers.audit import AuditTrail
 from workers.config import Settings
-from workers.jobs import directory_for
+from workers.keys import Keys
+from workers.notify import Notifier
 from workers.outbox import MemoryOutbox, RedisOutbox
+from workers.sources.directory import directory_for
+
+if TYPE_CHECKING:
+    from workers.sources.directory import Directory
 
 
 @dataclass
 class App:
     settings: Settings
-    directory: Any
+    directory: Directory
     dispatcher: Dispatcher
     delivery: Delivery
     outbox: Any
@@ -54,7 +60,7 @@ class App:
     def execute_in_process(self, request: ApprovalRequest) -> None:
         """Embedded mode (no Redis): run an approved request's execution here, off the caller's thread.
         With Redis, Approvals queues it for a worker instead (workers/remediation/execute.py)."""
-        from workers.remediation.execute import Notifier, execute
+        from workers.remediation.execute import execute  # embedded mode only: with Redis a worker executes
 
         notifier = Notifier(self.settings, self.outbox, None)
         args = (request.id, self.approvals, self.settings, self.directory, notifier)
@@ -62,36 +68,37 @@ class App:
 
     def open_plan(self, message: dict[str, Any]) -> dict[str, Any]:
         """Delivery hook: a plan answer opens an approval request (once per delivery) before the
-        asker sees it, so the plan they see carries the id the approvers decide on."""
-        answer = dict(message.get("answer") or {})
-        if answer.get("type") != "plan" or not answer.get("plan", {}).get("changes"):
-            return answer
+        asker sees it, so the plan they see carries the id the approvers decide on.
+        Takes and returns the outbox JSON (bot.delivery.Delivery.prepare)."""
+        raw = message.get("answer") or {}
+        answer = answer_from_json(raw)
+        if not isinstance(answer, PlanAnswer) or not answer.plan.get("changes"):
+            return dict(raw) if isinstance(raw, dict) else to_json(answer)
         key = str(message.get("delivery_id"))
         request_id = self._opened_request(key)
         request = self.approvals.get(request_id) if request_id else None
         if request is None:
-            requester = self.identity.resolve("directory", answer["asker"])
+            requester = self.identity.resolve("directory", answer.asker)
             request = self.approvals.open(
-                answer["plan"]["action"],
+                answer.plan["action"],
                 requester,
-                answer["plan"]["target"],
-                answer["plan"],
+                answer.plan["target"],
+                answer.plan,
                 dict(message.get("target") or {}),
                 str((message.get("target") or {}).get("platform")),
             )
             self._remember_opened(key, request.id)
-        answer["request"] = request.to_json()
-        return answer
+        return to_json(replace(answer, request=request.to_json()))
 
     def _opened_request(self, key: str) -> str | None:
         if self.redis is not None:
-            raw = self.redis.get(f"{self.settings.key_prefix}:planreq:{key}")
+            raw = self.redis.get(Keys(self.settings.key_prefix).plan_request(key))
             return raw.decode() if isinstance(raw, bytes) else raw
         return self._opened.get(key)
 
     def _remember_opened(self, key: str, request_id: str) -> None:
         if self.redis is not None:
-            self.redis.set(f"{self.settings.key_prefix}:planreq:{key}", request_id, ex=30 * 86_400)
+            self.redis.set(Keys(self.settings.key_prefix).plan_request(key), request_id, ex=30 * 86_400)
         else:
             self._opened[key] = request_id
 
@@ -104,16 +111,14 @@ class App:
                 self._publish(
                     f"{request.id}:requested:{i}",
                     {**target, "target_id": f"{request.id}:approvers:{i}"},
-                    {"type": "approval_request", "request": body},
+                    ApprovalRequestAnswer(body),
                 )
             return
         # Every later event is told the same way a worker tells it (workers/remediation/execute.py).
-        from workers.remediation.execute import Notifier
-
         Notifier(self.settings, self.outbox, None)(request, event)
 
-    def _publish(self, delivery_id: str, target: dict[str, Any], answer: dict[str, Any]) -> None:
-        message = {"delivery_id": delivery_id, "job_id": None, "target": target, "answer": answer}
+    def _publish(self, delivery_id: str, target: dict[str, Any], answer: Answer) -> None:
+        message = {"delivery_id": delivery_id, "job_id": None, "target": target, "answer": to_json(answer)}
         if isinstance(self.outbox, RedisOutbox):
             self.outbox.publish(message, stream=target.get("stream") or self.settings.outbox_stream)
         else:

@@ -1,4 +1,4 @@
-"""`smime-doctor`: the command line (SNAPSHOT.md §3 is its contract).
+"""`smime-doctor`: the command line (docs/snapshot.md §3 is its contract).
 
 Exit codes: 0 no failing finding, 1 at least one `fail`, 2 the input could not be used
 (one line on stderr says why).
@@ -22,7 +22,7 @@ from rich.console import Console
 from workers.errors import InputError, SmimeDoctorError
 from workers.outbox import dead_letter_stream
 from workers.report import AuditSummary, Report
-from workers.sources.parsing import parse_time
+from workers.timestamps import parse_time
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT = 0, 1, 2
 
@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         src.add_argument(
             "--snapshot",
             metavar="DIR",
-            help="offline snapshot directory (see README: exporting a snapshot); default $SMIME_DOCTOR_SNAPSHOT",
+            help="offline snapshot directory (docs/export.md); default $SMIME_DOCTOR_SNAPSHOT",
         )
         src.add_argument(
             "--demo", action="store_true", help="use the bundled demo tenant instead of a snapshot"
@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="List every check id with its one-line summary.",
     )
     c.add_argument("--lang", choices=["en", "de"], default="en")
-    c.add_argument("--markdown", action="store_true", help="as a Markdown table (the README's catalogue)")
+    c.add_argument("--markdown", action="store_true", help="as a Markdown table (the summaries)")
 
     sub.add_parser(
         "demo",
@@ -168,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     sn = sub.add_parser(
         "snapshot",
         help="export a snapshot from the live sources (AD, Exchange Online, Entra ID)",
-        description="Write the SNAPSHOT.md files from the configured live sources, for offline use or to share.",
+        description="Write the snapshot files (docs/snapshot.md) from the configured live sources, for offline use or to share.",
     )
     sn.add_argument("--out", required=True, metavar="DIR", help="folder to write (created if missing)")
 
@@ -341,7 +341,7 @@ def cmd_audit_log(args: argparse.Namespace) -> int:
         redis = Redis.from_url(settings.redis_url, socket_connect_timeout=3, socket_timeout=5)
     target = None
     if args.user:
-        from workers.jobs import directory_for
+        from workers.sources.directory import directory_for
 
         target = directory_for(settings).user(directory_for(settings).resolve(args.user)).key
     since = None

@@ -21,40 +21,48 @@ from bot.render.escape import for_terminal
 from bot.render.text import render_audit_summary, render_report
 from handlers.dispatch import UNAVAILABLE
 from handlers.types import ChatRequest
+from workers.answers import (
+    Answer,
+    ApprovalRequestAnswer,
+    ApprovalUpdateAnswer,
+    AuditAnswer,
+    PlanAnswer,
+    ReportAnswer,
+    TextAnswer,
+    answer_from_json,
+)
 from workers.config import Settings
 from workers.errors import ServiceUnavailable
 
 ANSWER_TIMEOUT_S = 120
 
 
-def render_answer(answer: dict[str, Any], lang: str, width: int = 100) -> str:
-    """An outbox answer as terminal text (the same renderer as the command line)."""
+def render_answer(answer: Answer, lang: str, width: int = 100) -> str:
+    """An answer as terminal text (the same renderer as the command line)."""
     buffer = io.StringIO()
     console = Console(
         file=buffer, width=width, highlight=False, soft_wrap=True, force_terminal=False, color_system=None
     )
-    kind = answer.get("type")
-    if kind == "report":
-        render_report(answer["report"], console, lang)
-    elif kind == "audit":
-        render_audit_summary(answer["summary"], answer.get("tenant", []), console, lang)
-    # What follows is plain text holding directory values: printed as text, never as markup.
-    elif kind == "plan":
-        _plain(console, plan_text(answer, lang))
-    elif kind == "approval_request":
-        request = answer["request"]
-        _plain(
-            console,
-            f"Approval needed: {request['id']} — {request['action']} for {request['target']} (asked by {request['requester']})",
-        )
-        _plain(console, changes_text(request["plan"]))
-        _plain(console, f"Answer 'approve {request['id']}' or 'deny {request['id']}'.")
-    elif kind == "approval_update":
-        request = answer["request"]
-        who = ", ".join(d.get("display") or d["actor"] for d in request.get("decisions", [])) or "—"
-        _plain(console, f"Request {request['id']} is now {request['state']} ({who}).")
-    else:
-        _plain(console, answer.get("text", ""))
+    match answer:
+        case ReportAnswer(report=report):
+            render_report(report, console, lang)
+        case AuditAnswer(summary=summary, tenant=tenant):
+            render_audit_summary(summary, list(tenant), console, lang)
+        # What follows is plain text holding directory values: printed as text, never as markup.
+        case PlanAnswer():
+            _plain(console, plan_text(answer, lang))
+        case ApprovalRequestAnswer(request=request):
+            _plain(
+                console,
+                f"Approval needed: {request['id']} — {request['action']} for {request['target']} (asked by {request['requester']})",
+            )
+            _plain(console, changes_text(request["plan"]))
+            _plain(console, f"Answer 'approve {request['id']}' or 'deny {request['id']}'.")
+        case ApprovalUpdateAnswer(request=request):
+            who = ", ".join(d.get("display") or d["actor"] for d in request.get("decisions", [])) or "—"
+            _plain(console, f"Request {request['id']} is now {request['state']} ({who}).")
+        case TextAnswer(text=text):
+            _plain(console, text)
     return buffer.getvalue().rstrip("\n")
 
 
@@ -75,11 +83,11 @@ def changes_text(plan: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def plan_text(answer: dict[str, Any], lang: str) -> str:
-    lines = [answer.get("summaries", {}).get(lang) or answer.get("summary", "")]
-    if answer["plan"].get("changes"):
-        lines.append(changes_text(answer["plan"]))
-    request = answer.get("request")
+def plan_text(answer: PlanAnswer, lang: str) -> str:
+    lines = [answer.summaries.get(lang) or answer.summary]
+    if answer.plan.get("changes"):
+        lines.append(changes_text(answer.plan))
+    request = answer.request
     if request:
         lines.append(
             {
@@ -100,9 +108,10 @@ class ConsoleTransport:
         self.answered: dict[str, threading.Event] = {}
 
     def deliver(self, target: dict[str, Any], answer: dict[str, Any]) -> None:
+        """`answer` is the outbox JSON, read into its type here (bot.delivery.Transport)."""
         if target.get("session") != self.session:
             raise RuntimeError("answer for another console session")  # stays pending for its owner
-        text = render_answer(answer, target.get("lang", "en"))
+        text = render_answer(answer_from_json(answer), target.get("lang", "en"))
         with self.lock:
             self.out.write(f"bot> {text}\n\n")
             self.out.flush()

@@ -17,12 +17,17 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from workers.keys import Keys
 from workers.outbox import OutboxEntry
 
 log = logging.getLogger("smime_doctor.delivery")
 
 
 class Transport(Protocol):
+    """Shows one answer in one conversation. `answer` is the answer as it travels on the outbox
+    (workers/answers.py `to_json`); a transport reads it into its type with `answer_from_json` —
+    the one place the JSON becomes an Answer — and renders that."""
+
     platform: str
 
     def deliver(self, target: dict[str, Any], answer: dict[str, Any]) -> None: ...
@@ -37,8 +42,8 @@ class Delivery:
         prefix: str = "smime",
         prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
-        """`prepare(message) -> answer` lets the bot act on an answer before showing it (a plan
-        becomes an approval request); it must be idempotent, as redeliveries call it again."""
+        """`prepare(message) -> answer` (both JSON) lets the bot act on an answer before showing it
+        (a plan becomes an approval request); it must be idempotent, as redeliveries call it again."""
         self.prepare = prepare
         self.outbox = outbox
         self.transports = transports
@@ -56,7 +61,7 @@ class Delivery:
 
     def _deliver(self, entry: OutboxEntry) -> bool:
         message = entry.message
-        marker = f"{self.prefix}:delivered:{message.get('delivery_id')}"
+        marker = Keys(self.prefix).delivered(str(message.get("delivery_id")))
         if self.redis is not None and self.redis.exists(marker):
             self.outbox.ack(entry)  # delivered before a restart; only the ack was lost
             return False

@@ -27,6 +27,7 @@ from workers.approvals_store import (  # noqa: F401  (re-exported: the public AP
     ApprovalStore,
     decision_identity,
 )
+from workers.jobspec import enqueue_execution
 
 DEFAULT_TTL_S = 24 * 3600
 log = logging.getLogger("smime_doctor.approvals")
@@ -100,7 +101,7 @@ class Approvals(ApprovalStore):
         if self.redis is not None:
             pipe = self.redis.pipeline()
             pipe.set(self._key(request.id), body)
-            pipe.zadd(f"{self.prefix}:approvals:pending", {request.id: request.expires})
+            pipe.zadd(self.keys.pending_approvals, {request.id: request.expires})
             pipe.execute()
         else:
             with self._lock:
@@ -113,7 +114,7 @@ class Approvals(ApprovalStore):
         digest = request.plan.get("digest")
         if not digest:
             return None
-        key = f"{self.prefix}:approvals:digest:{request.action}:{digest}"
+        key = self.keys.approval_digest(request.action, digest)
         for _ in range(3):
             if self.redis is not None:
                 if self.redis.set(key, request.id, nx=True, exat=int(request.expires) + 1):
@@ -142,7 +143,7 @@ class Approvals(ApprovalStore):
         if self.redis is not None:
             ids = [
                 i.decode() if isinstance(i, bytes) else i
-                for i in self.redis.zrange(f"{self.prefix}:approvals:pending", 0, -1)
+                for i in self.redis.zrange(self.keys.pending_approvals, 0, -1)
             ]
         else:
             ids = list(self._memory)
@@ -155,7 +156,7 @@ class Approvals(ApprovalStore):
         if self.redis is not None:
             due = [
                 i.decode() if isinstance(i, bytes) else i
-                for i in self.redis.zrangebyscore(f"{self.prefix}:approvals:pending", 0, now)
+                for i in self.redis.zrangebyscore(self.keys.pending_approvals, 0, now)
             ]
         else:
             due = [
@@ -176,8 +177,6 @@ class Approvals(ApprovalStore):
         return expired
 
     def _enqueue_execution(self, request: ApprovalRequest) -> None:
-        from workers.remediation.execute import enqueue_execution
-
         try:
             enqueue_execution(self.redis, request.id)
         except Exception:  # the decision stands; the request waits in approved (visible, auditable)

@@ -14,14 +14,14 @@ import secrets
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from handlers import help as helptext
 from handlers.identity import IdentityError, IdentityResolver, Person
 from handlers.intents import MAX_MESSAGE_CHARS, Intent, parse
 from handlers.policy import Policy
-from handlers.types import ChatRequest, JobSpec, Reply
+from handlers.types import ChatRequest, Reply
+from workers.answers import TextAnswer, to_json
 from workers.config import Settings
 from workers.errors import AmbiguousUserError, ServiceUnavailable, UnknownUserError
 from workers.jobs import (
@@ -33,6 +33,12 @@ from workers.jobs import (
     outbox_message,
     targets_key,
 )
+from workers.jobspec import JobKind, JobSpec
+from workers.keys import Keys
+from workers.remediation.states import undo_plan
+
+if TYPE_CHECKING:
+    from workers.sources.directory import Directory
 
 WORKING = {
     "en": "Checking {what} … one moment.",
@@ -72,13 +78,6 @@ def log_outage(where: str, exc: BaseException) -> None:
     log.warning("%s: Redis or the job queue is unreachable (%s); told the user", where, type(exc).__name__)
 
 
-@dataclass(frozen=True)
-class ActionJobSpec(JobSpec):
-    """A plan_action job: which remediation to plan (its to_dict carries "action" to the worker)."""
-
-    action: str | None = None
-
-
 class JobQueue(Protocol):
     def submit(self, job: JobSpec, target: dict[str, Any]) -> None: ...
 
@@ -93,7 +92,7 @@ class Dispatcher:
     def __init__(
         self,
         settings: Settings,
-        directory: Any,
+        directory: Directory,
         identity: IdentityResolver,
         policy: Policy,
         queue: JobQueue,
@@ -255,9 +254,7 @@ class Dispatcher:
         event = req.request_id or secrets.token_hex(8)
         basis = json.dumps([asker.key, "plan_action", intent.action, subject, lang, req.platform, event])
         job_id = "q-" + hashlib.sha256(basis.encode()).hexdigest()[:24]
-        job = ActionJobSpec(
-            job_id, "plan_action", INTERACTIVE, lang, asker.key, subject, action=intent.action
-        )
+        job = JobSpec(job_id, "plan_action", INTERACTIVE, lang, asker.key, subject, action=intent.action)
         what = {
             "en": f"what {intent.action} would change for {subject}",
             "de": f"was {intent.action} für {subject} ändern würde",
@@ -266,8 +263,6 @@ class Dispatcher:
 
     def _undo(self, request_id: str, asker: Person, req: ChatRequest, lang: str) -> Reply:
         """'undo R-…': a NEW approval request whose plan adds back exactly what a done clean-up removed."""
-        from workers.remediation.execute import undo_plan
-
         if not self.policy.roles_of(asker) & {"helpdesk", "approver", "admin"}:
             return Reply(
                 {
@@ -359,7 +354,7 @@ class Dispatcher:
 
     def _job(
         self,
-        kind: str,
+        kind: JobKind,
         asker: Person,
         lang: str,
         *,
@@ -385,7 +380,7 @@ class Dispatcher:
 class InProcessQueue:
     """The embedded default: jobs run on a small thread pool in this process."""
 
-    def __init__(self, directory: Any, outbox: Any, workers: int = 2) -> None:
+    def __init__(self, directory: Directory, outbox: Any, workers: int = 2) -> None:
         self.directory = directory
         self.outbox = outbox
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="smime-job")
@@ -411,7 +406,7 @@ class InProcessQueue:
         try:
             answer = future.result()
         except Exception as exc:  # a bug must still produce an answer for the asker
-            answer = {"type": "text", "text": f"Sorry — this could not be checked ({type(exc).__name__})."}
+            answer = to_json(TextAnswer(f"Sorry — this could not be checked ({type(exc).__name__})."))
         with self._lock:
             targets = list(self._jobs[job_id][1])
         for target in targets:
@@ -441,7 +436,7 @@ class RQQueue:
             pipe = self.redis.pipeline()
             pipe.rpush(targets_key(s, job.job_id), json.dumps(target))
             pipe.expire(targets_key(s, job.job_id), ttl + s.job_timeout_s)
-            pipe.set(f"{s.key_prefix}:job:{job.job_id}", "1", nx=True, ex=ttl)
+            pipe.set(Keys(s.key_prefix).job(job.job_id), "1", nx=True, ex=ttl)
             _, _, first = pipe.execute()
             if not first:
                 # Asked again within the window: the running job answers every target it finds;

@@ -14,11 +14,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workers.errors import SmimeDoctorError, UserLookupError
 from workers.people import person_ids, same_person
 from workers.roles import group_ids_of, names_of
+
+if TYPE_CHECKING:
+    from workers.sources.directory import Directory
 
 log = logging.getLogger("smime_doctor.identity")
 
@@ -47,7 +50,7 @@ class Person:
         return same_person(self.ids or (self.id,), ids)
 
 
-def person_of(facts: Any, directory: Any = None, via: tuple[str, str] | None = None) -> Person:
+def person_of(facts: Any, directory: Directory | None = None, via: tuple[str, str] | None = None) -> Person:
     """The Person a directory user is; with `directory`, groups come from it (nested security groups)."""
     return Person(
         facts.key,
@@ -61,7 +64,7 @@ def person_of(facts: Any, directory: Any = None, via: tuple[str, str] | None = N
 
 
 class IdentityResolver:
-    def __init__(self, directory: Any, ttl: float = 600.0) -> None:
+    def __init__(self, directory: Directory, ttl: float = 600.0) -> None:
         self.directory = directory
         self.ttl = ttl
         self.platform_lookups: dict[str, Callable[[str], str | None]] = {}

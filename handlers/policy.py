@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from handlers.identity import Person
 from workers.config import Roles
 from workers.roles import RoleBook
+
+if TYPE_CHECKING:
+    from workers.sources.directory import Directory
 
 ROLES = ("user", "helpdesk", "approver", "admin")
 
@@ -27,7 +30,7 @@ class Decision:
 
 
 class Policy:
-    def __init__(self, roles: Roles, directory: Any = None) -> None:
+    def __init__(self, roles: Roles, directory: Directory | None = None) -> None:
         """`directory` resolves configured group names to exactly one security group (RoleBook)."""
         self.roles = roles
         self.book = RoleBook(roles, directory)

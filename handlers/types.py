@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from workers.jobspec import JobSpec
+
 
 @dataclass(frozen=True)
 class ChatRequest:
@@ -16,23 +18,6 @@ class ChatRequest:
     conversation: dict[str, Any] = field(default_factory=dict)  # enough to answer in the same place
     locale: str | None = None  # the platform's locale for the user, e.g. "de-DE"
     request_id: str = ""  # the platform's event id, for deduplicating retries
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    """What a worker should do: plain ids and options (RQ pickles nothing richer)."""
-
-    job_id: str
-    kind: str  # "diagnose", "encrypt_to", "audit"
-    queue: str  # "interactive" or "bulk"
-    lang: str
-    asker: str
-    subject: str | None = None
-    sender: str | None = None
-    recipient: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from workers.keys import Keys
+
 STATES = ("pending", "approved", "denied", "expired", "executing", "done", "failed")
 FINAL = {"denied", "expired", "done", "failed"}
 
@@ -86,13 +88,14 @@ class ApprovalStore:
     ) -> None:
         self.redis = redis
         self.prefix = prefix
+        self.keys = Keys(prefix)
         self.on_change = on_change
         self._memory: dict[str, str] = {}
         self._lock = threading.Lock()
 
     # -- storage --------------------------------------------------------------------------
     def _key(self, request_id: str) -> str:
-        return f"{self.prefix}:approval:{request_id}"
+        return self.keys.approval(request_id)
 
     def get(self, request_id: str) -> ApprovalRequest | None:
         if not valid_request_id(request_id):
@@ -132,7 +135,7 @@ class ApprovalStore:
                     pipe.multi()
                     pipe.set(key, json.dumps(new.to_json()))
                     if new.state in FINAL:
-                        pipe.zrem(f"{self.prefix}:approvals:pending", request_id)
+                        pipe.zrem(self.keys.pending_approvals, request_id)
                     pipe.execute()
                     return new
                 except WatchError:

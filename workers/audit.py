@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from workers.keys import Keys
+
 STREAM = "audit"
 
 
@@ -30,7 +32,7 @@ def digest(value: Any) -> str:
 class AuditTrail:
     def __init__(self, redis: Any = None, prefix: str = "smime", file: str | None = None) -> None:
         self.redis = redis
-        self.stream = f"{prefix}:{STREAM}"
+        self.stream = Keys(prefix).audit
         self.file = Path(file) if file else None
         self._memory: list[dict[str, Any]] = []
         self._lock = threading.Lock()

@@ -142,6 +142,12 @@ class AmbiguousUserError(UserLookupError):
 # -- live Microsoft 365 sources (Exchange Online, Graph, sign-in) --------------------------
 
 
+class Retryable(SmimeDoctorError):
+    """Trying again later may work (a source unreachable, throttling, restarting). The one
+    classification that chat jobs (workers/jobs.py) and executions (workers/remediation/execute.py)
+    retry on; every other error is final and becomes the asker's sentence at once."""
+
+
 class SourceError(SmimeDoctorError):
     """A live source could not give an answer; ``str()`` says which service, what step and what to do."""
 
@@ -150,11 +156,11 @@ class AuthError(SourceError):
     """Signing in as the app failed, or the service refused the app's token or permissions."""
 
 
-class ThrottledError(SourceError):
+class ThrottledError(SourceError, Retryable):
     """A service kept throttling (429/503/504) beyond the retry budget."""
 
 
-class SourceUnreachableError(SourceError):
+class SourceUnreachableError(SourceError, Retryable):
     """A Microsoft 365 endpoint could not be reached at all (network, DNS, TLS, timeouts)."""
 
 
@@ -189,8 +195,20 @@ class GraphError(SourceError):
         self.status = status
 
 
-class TransientError(SmimeDoctorError):
-    """A source or service failed in a way that may pass (timeout, throttling, restart): retry."""
+class SourceUnavailable(Retryable):
+    """Every source failed for this lookup. The sentence names the services only; what each said
+    is the admin detail (and each failure was logged with its own detail as it happened)."""
+
+    @classmethod
+    def of(cls, errors: dict[str, str]) -> SourceUnavailable:
+        names = ", ".join(SOURCE_NAMES.get(k, k) for k in errors)
+        return cls(
+            f"The directory cannot be asked right now ({names} did not answer). Please try again in a few minutes.",
+            admin_detail="; ".join(f"{k}: {v}" for k, v in errors.items()),
+        )
+
+
+SOURCE_NAMES = {"ad": "Active Directory", "exo": "Exchange Online", "entra": "Entra ID"}
 
 
 class ServiceUnavailable(SmimeDoctorError):
@@ -201,7 +219,7 @@ class AdError(SmimeDoctorError):
     """Active Directory could not answer or refused a request."""
 
 
-class AdConnectionError(AdError):
+class AdConnectionError(AdError, Retryable):
     """No domain controller could be reached (or one went away mid-operation)."""
 
 

@@ -186,7 +186,7 @@ class UserFacts:
 
     @cached_property
     def addresses(self) -> list[str]:
-        """U in CHECKS.md: primary SMTP, secondary smtp: values, AD mail (original case)."""
+        """U in docs/checks.md: primary SMTP, secondary smtp: values, AD mail (original case)."""
         out: list[str] = []
         seen: set[str] = set()  # lower-case forms of out
 

@@ -67,8 +67,8 @@ def check_all(settings: Settings) -> Iterator[tuple[str, str]]:
 
 def _role_groups(settings: Settings) -> Iterator[tuple[str, str]]:
     """Every configured role group must name exactly one security group in the directory."""
-    from workers.jobs import directory_for
     from workers.roles import RoleBook
+    from workers.sources.directory import directory_for
 
     try:
         problems = RoleBook(settings.roles, directory_for(settings)).check()

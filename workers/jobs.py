@@ -9,62 +9,39 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import time
 from datetime import UTC, datetime
-from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from workers.answers import Answer, AuditAnswer, PlanAnswer, ReportAnswer, TextAnswer, to_json
 from workers.config import Settings, load_settings
-from workers.errors import SmimeDoctorError, TransientError, UserLookupError, admin_text, user_sentence
+from workers.errors import Retryable, SmimeDoctorError, UserLookupError, admin_text, user_sentence
+from workers.jobspec import BULK, INTERACTIVE, JOB_KINDS  # noqa: F401  (re-exported)
+from workers.keys import Keys
+from workers.sources.directory import _directory, directory_for  # noqa: F401  (re-exported)
+
+if TYPE_CHECKING:
+    from workers.sources.directory import Directory
 
 log = logging.getLogger("smime_doctor.jobs")
 
-INTERACTIVE, BULK = "interactive", "bulk"
-JOB_KINDS = ("diagnose", "encrypt_to", "audit", "plan_reset", "plan_action", "execute")
-# "execute" runs an approved request against live AD: its own entry point,
-# workers.remediation.execute.run_execute(request_id), enqueued by the bot on approval.
 
-
-@lru_cache(maxsize=4)
-def _directory(snapshot: str | None, demo: bool) -> Any:
-    from workers.sources.directory import open_directory
-
-    return open_directory(snapshot, demo)
-
-
-def directory_for(settings: Settings) -> Any:
-    """The directory source of this process, loaded once and reused by every job."""
-    return _directory(settings.snapshot, settings.demo)
-
-
-def evaluation_time(spec: dict[str, Any], directory: Any) -> datetime:
+def evaluation_time(spec: dict[str, Any], directory: Directory) -> datetime:
     if spec.get("at"):
-        from workers.sources.parsing import parse_time
+        from workers.timestamps import parse_time
 
         at = parse_time(spec["at"])
         if at is not None:
             return at
-    if getattr(directory, "is_demo", False) and directory.tenant.collected_at:
+    if directory.is_demo and directory.tenant.collected_at:
         return directory.tenant.collected_at  # the demo tenant is a fixed moment in time
     return datetime.now(UTC)
 
 
-def fault_pause(point: str) -> None:
-    """Fault drills (tests only): ``SMIME_DOCTOR_FAULT_DELAY_S=N`` pauses N seconds at the point
-    ``SMIME_DOCTOR_FAULT_POINT`` names — ``job`` (the default: the start of every chat job, as slow
-    as a hanging source) or ``after_backup`` (an execution that saved its backup and has not
-    written yet: where a drill kills the worker)."""
-    delay = float(os.environ.get("SMIME_DOCTOR_FAULT_DELAY_S") or 0)
-    if delay and (os.environ.get("SMIME_DOCTOR_FAULT_POINT") or "job") == point:
-        time.sleep(delay)
-
-
-def compute_answer(spec: dict[str, Any], directory: Any) -> dict[str, Any]:
-    """Run one job. Returns {"type": "report"|"audit"|"text", ...}; bad names become a sentence."""
+def compute_answer(spec: dict[str, Any], directory: Directory) -> Answer:
+    """Run one job. Returns a report, audit, plan or text answer (workers/answers.py); bad names
+    become a sentence."""
     from workers.diagnosis import Engine
 
-    fault_pause("job")
     kind = spec["kind"]
     lang = spec.get("lang") or "en"
     at = evaluation_time(spec, directory)
@@ -72,25 +49,19 @@ def compute_answer(spec: dict[str, Any], directory: Any) -> dict[str, Any]:
     try:
         if kind == "diagnose":
             user = directory.find(spec["subject"])
-            return {"type": "report", "report": engine.diagnose(user, spec["subject"]).to_json()}
+            return ReportAnswer(engine.diagnose(user, spec["subject"]).to_json())
         if kind == "encrypt_to":
             recipient = directory.find(spec["recipient"])
             sender = directory.sender(spec["sender"])
             report = engine.encrypt_to(recipient, sender, spec["recipient"], spec["sender"])
-            return {"type": "report", "report": report.to_json()}
+            return ReportAnswer(report.to_json())
         if kind == "plan_reset":
             from workers.remediation.plan import plan_reset, plan_summary
 
             user = directory.find(spec["subject"])
             plan = plan_reset(user, at)
             texts = {lg: plan_summary(plan, lg) for lg in ("en", "de")}
-            return {
-                "type": "plan",
-                "plan": plan,
-                "summary": texts[lang],
-                "summaries": texts,
-                "asker": spec["asker"],
-            }
+            return PlanAnswer(plan=plan, summary=texts[lang], summaries=texts, asker=spec["asker"])
         if kind == "plan_action":
             # "request <action> for <user>" (helpdesk): the plan of one named remediation; like
             # plan_reset's answer, the bot opens the approval request when it has changes.
@@ -102,37 +73,27 @@ def compute_answer(spec: dict[str, Any], directory: Any) -> dict[str, Any]:
                 user = directory.find(spec["subject"])
                 plan = plan_action(spec["action"], user, at)
             texts = {lg: action_summary(plan, lg) for lg in ("en", "de")}
-            return {
-                "type": "plan",
-                "plan": plan,
-                "summary": texts[lang],
-                "summaries": texts,
-                "asker": spec["asker"],
-            }
+            return PlanAnswer(plan=plan, summary=texts[lang], summaries=texts, asker=spec["asker"])
         if kind == "audit":
             from workers.report import AuditSummary
 
             summary = AuditSummary()
             for report in engine.audit(directory.iter_users()):
                 summary.add(report.to_json())
-            return {
-                "type": "audit",
-                "summary": summary.to_json(),
-                "tenant": [f.to_json() for f in engine.tenant_findings()],
-            }
+            return AuditAnswer(summary.to_json(), tuple(f.to_json() for f in engine.tenant_findings()))
         raise ValueError(f"unknown job kind {kind!r}")
     except UserLookupError as exc:
-        return {"type": "text", "text": str(exc), "candidates": exc.candidates}
+        return TextAnswer(str(exc), candidates=tuple(exc.candidates))
     finally:
         engine.close()
 
 
-def _plan_issuing_ca(directory: Any, wanted: str, at: datetime) -> dict[str, Any]:
+def _plan_issuing_ca(directory: Directory, wanted: str, at: datetime) -> dict[str, Any]:
     """upload_issuing_ca: the CA from the tenant facts, the current SST from Get-SmimeConfig."""
     from workers.remediation.plan import find_ca, plan_upload_issuing_ca
 
     ca = find_ca(directory, wanted)
-    exchange = getattr(directory, "exchange", None)
+    exchange = directory.exchange
     current = exchange.get_smime_issuing_ca() if exchange is not None and ca is not None else None
     return plan_upload_issuing_ca(ca, current, wanted, at)
 
@@ -140,28 +101,29 @@ def _plan_issuing_ca(directory: Any, wanted: str, at: datetime) -> dict[str, Any
 TRANSIENT_ATTEMPTS = 3
 
 
-def answer_or_error(spec: dict[str, Any], directory: Any) -> dict[str, Any]:
+def answer_or_error(spec: dict[str, Any], directory: Directory) -> dict[str, Any]:
     """compute_answer, with transient source errors retried (exponential backoff with jitter)
-    and our other errors turned into a sentence for the asker."""
+    and our other errors turned into a sentence for the asker — as the answer's JSON, the form
+    the outbox carries (workers/answers.py to_json)."""
     from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
     attempt = retry(
-        retry=retry_if_exception_type(TransientError),
+        retry=retry_if_exception_type(Retryable),
         stop=stop_after_attempt(TRANSIENT_ATTEMPTS),
         wait=wait_random_exponential(multiplier=1, max=8),
         reraise=True,
     )(compute_answer)
     lang = spec.get("lang") or "en"
     try:
-        return attempt(spec, directory)
-    except TransientError as exc:
+        return to_json(attempt(spec, directory))
+    except Retryable as exc:
         _log_failure(spec, exc)
         text = user_sentence(exc, lang)
-        return {"type": "text", "text": f"{text} — tried {TRANSIENT_ATTEMPTS} times; please try again later."}
+        return to_json(TextAnswer(f"{text} — tried {TRANSIENT_ATTEMPTS} times; please try again later."))
     except SmimeDoctorError as exc:
         # the asker gets the sentence only (never a host, port or setting); the log gets the detail
         _log_failure(spec, exc)
-        return {"type": "text", "text": user_sentence(exc, lang)}
+        return to_json(TextAnswer(user_sentence(exc, lang)))
 
 
 def _log_failure(spec: dict[str, Any], exc: SmimeDoctorError) -> None:
@@ -192,11 +154,11 @@ def run_chat_job(spec: dict[str, Any]) -> str:
 
 
 def answer_key(settings: Settings, job_id: str) -> str:
-    return f"{settings.key_prefix}:answer:{job_id}"
+    return Keys(settings.key_prefix).answer(job_id)
 
 
 def targets_key(settings: Settings, job_id: str) -> str:
-    return f"{settings.key_prefix}:targets:{job_id}"
+    return Keys(settings.key_prefix).targets(job_id)
 
 
 def publish_answer(redis: Any, outbox: Any, settings: Settings, job_id: str, answer: dict[str, Any]) -> None:
@@ -231,7 +193,7 @@ def on_job_failure(
         RedisOutbox(connection, settings.outbox_stream),
         settings,
         job.id,
-        {"type": "text", "text": text},
+        to_json(TextAnswer(text)),
     )
 
 

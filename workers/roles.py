@@ -18,12 +18,15 @@ import logging
 import threading
 import uuid
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workers.config import Roles
-from workers.dirnames import dn_id
+from workers.dirnames import dn_id, looks_like_dn, sid_bytes
 from workers.errors import InputError, SmimeDoctorError
 from workers.facts import GroupInfo
+
+if TYPE_CHECKING:
+    from workers.sources.directory import Directory
 
 ELEVATED = ("helpdesk", "approver", "admin")
 log = logging.getLogger("smime_doctor.roles")
@@ -35,8 +38,6 @@ class RoleConfigError(InputError):
 
 def spec_id(spec: str) -> str | None:
     """The id a configured group spec names by itself (DN, GUID or SID), or None for a bare CN."""
-    from workers.sources.ad import looks_like_dn, sid_bytes  # ldap3 helpers; ad.py imports nothing back
-
     text = spec.strip()
     try:
         return "guid:" + str(uuid.UUID(text.strip("{}")))
@@ -56,7 +57,7 @@ class RoleBook:
     directory holds no group objects, e.g. a snapshot). Resolved ids are cached; a source
     that cannot be reached leaves that group unresolved (it grants nothing) and is asked again."""
 
-    def __init__(self, roles: Roles, directory: Any = None) -> None:
+    def __init__(self, roles: Roles, directory: Directory | None = None) -> None:
         self.roles = roles
         self.directory = directory
         self._resolved: dict[str, frozenset[str]] = {}
@@ -76,8 +77,7 @@ class RoleBook:
 
     def _lookup(self, spec: str) -> frozenset[str]:
         own = spec_id(spec)
-        finder = getattr(self.directory, "find_groups", None)
-        found = finder(spec) if finder is not None else None
+        found = self.directory.find_groups(spec) if self.directory is not None else None
         if found is None:  # no group objects to ask: only an exact DN/GUID/SID can be compared
             if own is None:
                 raise RoleConfigError(
@@ -161,12 +161,11 @@ def names_of(facts: Any) -> frozenset[str]:
     return frozenset(names)
 
 
-def group_ids_of(facts: Any, directory: Any = None) -> frozenset[str]:
+def group_ids_of(facts: Any, directory: Directory | None = None) -> frozenset[str]:
     """The ids of every group that counts for roles: the directory's answer where it can give one
     (`directory.group_ids(facts)`), otherwise the AD memberOf DNs the facts carry."""
-    lookup = getattr(directory, "group_ids", None)
-    if lookup is not None:
-        return frozenset(lookup(facts))
+    if directory is not None:
+        return directory.group_ids(facts)
     if facts.ad is None:
         return frozenset()
     return frozenset(dn_id(g) for g in facts.ad.member_of)

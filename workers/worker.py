@@ -13,8 +13,9 @@ import logging
 
 from workers.config import Settings
 from workers.errors import InputError
-from workers.jobs import BULK, INTERACTIVE, directory_for
+from workers.jobspec import BULK, INTERACTIVE
 from workers.roles import RoleBook
+from workers.sources.directory import directory_for
 
 MAINTENANCE_INTERVAL_S = 10
 WORKER_TTL_S = 25  # an idle worker wakes every WORKER_TTL_S - 15 s (RQ's dequeue timeout) for maintenance

@@ -1,4 +1,4 @@
-"""Answers as Slack Block Kit: pure functions from the outbox answer dicts to blocks.
+"""Answers as Slack Block Kit: pure functions from the typed answers (workers/answers.py) to blocks.
 
 The headline comes first (most people read nothing else), then findings grouped by severity
 with their remedy, certificate facts in a compact context block, and buttons for the next
@@ -12,12 +12,22 @@ links no bare URL or #channel in them either.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.render.escape import for_slack_code, for_slack_mrkdwn, for_slack_text
 from bot.render.text import ORDER, _dedupe, is_tenant_wide, priority, verdict_of_dicts
+from workers.answers import (
+    Answer,
+    ApprovalRequestAnswer,
+    ApprovalUpdateAnswer,
+    AuditAnswer,
+    PlanAnswer,
+    ReportAnswer,
+    TextAnswer,
+    answer_from_json,
+)
 
 MAX_BLOCKS = 50  # per message
 HOME_MAX_BLOCKS = 100  # per App Home view
@@ -245,25 +255,29 @@ def slack_date(epoch: float, fallback: str) -> str:
 
 
 def render(
-    answer: dict[str, Any],
+    answer: Answer | Mapping[str, Any],
     lang: str = "en",
     *,
     buttons: bool = True,
     max_blocks: int = MAX_BLOCKS,
     again: str = "status",
 ) -> Message:
-    """Any outbox answer → one message (folded to `max_blocks`)."""
-    kind = answer.get("type")
-    if kind == "report":
-        blocks, fallback = report_blocks(answer["report"], lang, buttons=buttons, again=again)
-    elif kind == "audit":
-        blocks, fallback = audit_blocks(answer.get("summary") or {}, answer.get("tenant") or [], lang)
-    elif kind == "plan":
-        blocks, fallback = plan_blocks(answer, lang)
-    elif kind in ("approval_request", "approval_update"):
-        blocks, fallback = approval_blocks(answer["request"], lang, buttons=buttons)
-    else:
-        blocks, fallback = text_blocks(answer)
+    """Any answer → one message (folded to `max_blocks`).
+
+    An answer still in its outbox JSON form is read with answer_from_json first: a compatibility
+    step for callers that build the dict themselves (bot/slack/approvals.py); pass an Answer."""
+    answer = answer_from_json(answer)
+    match answer:
+        case ReportAnswer(report=report):
+            blocks, fallback = report_blocks(report, lang, buttons=buttons, again=again)
+        case AuditAnswer(summary=summary, tenant=tenant):
+            blocks, fallback = audit_blocks(summary, tenant, lang)
+        case PlanAnswer():
+            blocks, fallback = plan_blocks(answer, lang)
+        case ApprovalRequestAnswer(request=request) | ApprovalUpdateAnswer(request=request):
+            blocks, fallback = approval_blocks(request, lang, buttons=buttons)
+        case TextAnswer():
+            blocks, fallback = text_blocks(answer)
     return fold(blocks, clip(fallback, FALLBACK_TEXT), lang, max_blocks)
 
 
@@ -280,10 +294,10 @@ def fold(blocks: list[dict[str, Any]], text: str, lang: str, max_blocks: int = M
     return Message(text, head + [notice] + tail, detail)
 
 
-def text_blocks(answer: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
-    text = str(answer.get("text") or "")
+def text_blocks(answer: TextAnswer) -> tuple[list[dict[str, Any]], str]:
+    text = answer.text
     blocks = [section(md(text, multiline=True))] if text else []
-    candidates = answer.get("candidates") or []
+    candidates = answer.candidates or ()
     if candidates:
         blocks.append(section("\n".join(f"• {md(c)}" for c in candidates[:40])))
     return blocks, for_slack_text(text, multiline=True)
@@ -362,7 +376,7 @@ def report_blocks(
 
 
 def audit_blocks(
-    summary: dict[str, Any], tenant: list[dict[str, Any]], lang: str = "en"
+    summary: dict[str, Any], tenant: Sequence[dict[str, Any]], lang: str = "en"
 ) -> tuple[list[dict[str, Any]], str]:
     w = words_for(lang)
     verdicts = summary.get("verdicts") or {}
@@ -409,15 +423,15 @@ def _changes(plan: dict[str, Any] | None, lang: str) -> dict[str, Any]:
     return section(f"*{w['changes']}*\n" + "\n".join(lines))
 
 
-def plan_blocks(answer: dict[str, Any], lang: str = "en") -> tuple[list[dict[str, Any]], str]:
+def plan_blocks(answer: PlanAnswer, lang: str = "en") -> tuple[list[dict[str, Any]], str]:
     """To the requester: the worker's summary, what will change, and the request id to refer to."""
     w = words_for(lang)
-    summary = str((answer.get("summaries") or {}).get(lang) or answer.get("summary") or "")
-    request = answer.get("request") or {}
+    summary = str(answer.summaries.get(lang) or answer.summary or "")
+    request = answer.request or {}
     blocks = [section(md(summary, multiline=True))] if summary else []
     if request.get("id"):
         blocks.append(section(w["your_request"].format(id=f"`{code(request['id'])}`")))
-    plan = answer.get("plan") or request.get("plan")
+    plan = answer.plan or request.get("plan")
     if (plan or {}).get("changes") or not summary:
         blocks.append(_changes(plan, lang))
     if request.get("expires"):
@@ -505,7 +519,8 @@ def home_view(
     recent: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The user's own status at a glance, the next-step buttons, for approvers their queue, and the
-    latest state of recent requests (the asker's own; staff see everyone's)."""
+    latest state of recent requests (the asker's own; staff see everyone's). `last` is the answer
+    as the Slack store keeps it (its JSON), read with answer_from_json here."""
     w = words_for(lang)
     blocks: list[dict[str, Any]] = [header(w["home_title"])]
     if error:
@@ -513,7 +528,7 @@ def home_view(
     elif last is None:
         blocks.append(section(w["home_none"]))
     else:
-        answer_blocks = render(last, lang, buttons=False).blocks
+        answer_blocks = render(answer_from_json(last), lang, buttons=False).blocks
         blocks.extend(answer_blocks[:30])
         if checked_at:
             blocks.append(

@@ -1,8 +1,8 @@
 """Answers as Adaptive Cards (schema 1.5) for Teams: the same headline-first report as the
 text and Slack renderers, with buttons for the next step.
 
-Pure functions over the answer dicts the workers put on the outbox (workers/jobs.py) and the
-approval request JSON (handlers/approvals.py), so they are tested without Teams. Teams refuses
+Pure functions over the typed answers (workers/answers.py; the transport reads them from the
+outbox JSON) and the approval request JSON (handlers/approvals.py), so they are tested without Teams. Teams refuses
 messages over ~28 KB, so a long report is folded — fewer items, then no details — until the
 card fits `MAX_CARD_BYTES`, and the card says what was left out and where to see it all.
 
@@ -16,10 +16,20 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from bot.render.escape import for_card_markdown as md
 from bot.render.text import LABELS, ORDER, _dedupe, is_tenant_wide, priority, verdict_of_dicts
+from workers.answers import (
+    Answer,
+    ApprovalRequestAnswer,
+    ApprovalUpdateAnswer,
+    AuditAnswer,
+    PlanAnswer,
+    ReportAnswer,
+    TextAnswer,
+)
 
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 VERSION = "1.5"
@@ -278,7 +288,7 @@ def report_actions(report: dict[str, Any], problems: list[dict[str, Any]], lang:
     return actions
 
 
-def audit_card(summary: dict[str, Any], tenant: list[dict[str, Any]], lang: str = "en") -> dict[str, Any]:
+def audit_card(summary: dict[str, Any], tenant: Sequence[dict[str, Any]], lang: str = "en") -> dict[str, Any]:
     w = _w(lang)
     v = summary.get("verdicts") or {}
     ok = v.get("pass", 0) + v.get("info", 0)
@@ -437,32 +447,34 @@ def plan_card(plan: dict[str, Any], request: dict[str, Any], lang: str = "en") -
 # -- dispatch over answer types -----------------------------------------------------------------
 
 
-def answer_card(answer: dict[str, Any], lang: str = "en") -> dict[str, Any] | None:
-    """The card for an outbox answer, or None when plain text suits it better."""
-    kind = answer.get("type")
-    if kind == "report":
-        return report_card(answer["report"], lang)
-    if kind == "audit":
-        return audit_card(answer.get("summary") or {}, answer.get("tenant") or [], lang)
-    if kind == "plan":
-        return plan_card(answer.get("plan") or {}, answer.get("request") or {}, lang)
-    if kind == "approval_request":
-        return approval_request_card(answer["request"], lang)
-    if kind == "approval_update":
-        return approval_update_card(answer["request"], str(answer.get("event") or ""), lang)
-    return None
+def answer_card(answer: Answer, lang: str = "en") -> dict[str, Any] | None:
+    """The card for an answer, or None when plain text suits it better."""
+    match answer:
+        case ReportAnswer(report=report):
+            return report_card(report, lang)
+        case AuditAnswer(summary=summary, tenant=tenant):
+            return audit_card(summary, tenant, lang)
+        case PlanAnswer(plan=plan, request=request):
+            return plan_card(plan, request or {}, lang)
+        case ApprovalRequestAnswer(request=request):
+            return approval_request_card(request, lang)
+        case ApprovalUpdateAnswer(request=request, event=event):
+            return approval_update_card(request, event, lang)
+        case TextAnswer():
+            return None
 
 
-def answer_summary(answer: dict[str, Any], lang: str = "en") -> str:
+def answer_summary(answer: Answer, lang: str = "en") -> str:
     """One line for notifications and for clients that show no cards. An answer without a card
     is sent as this text, which Teams renders as markdown: it is escaped then."""
-    kind = answer.get("type")
-    if kind == "report":
-        return str(answer["report"].get("headline") or "")
-    if kind == "audit":
-        return _w(lang)["audit"].format(users=(answer.get("summary") or {}).get("users", 0))
-    if kind in ("plan", "approval_request", "approval_update"):
-        request = answer.get("request") or {}
-        state = STATE_WORDS["de" if lang == "de" else "en"].get(str(request.get("state")), "")
-        return f"{_w(lang)['request'].format(id=request.get('id', '?'))}: {state}".rstrip(": ")
-    return md(answer.get("text") or "", multiline=True)
+    match answer:
+        case ReportAnswer(report=report):
+            return str(report.get("headline") or "")
+        case AuditAnswer(summary=summary):
+            return _w(lang)["audit"].format(users=summary.get("users", 0))
+        case PlanAnswer() | ApprovalRequestAnswer() | ApprovalUpdateAnswer():
+            request = answer.request or {}
+            state = STATE_WORDS["de" if lang == "de" else "en"].get(str(request.get("state")), "")
+            return f"{_w(lang)['request'].format(id=request.get('id', '?'))}: {state}".rstrip(": ")
+        case TextAnswer(text=text):
+            return md(text, multiline=True)

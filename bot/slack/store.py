@@ -10,11 +10,13 @@ import threading
 import time
 from typing import Any
 
+from workers.keys import Keys
+
 
 class SlackStore:
     def __init__(self, redis: Any = None, prefix: str = "smime") -> None:
         self.redis = redis
-        self.prefix = f"{prefix}:slack"
+        self.prefix = Keys(prefix).slack
         self._memory: dict[str, tuple[float, Any]] = {}
         self._lock = threading.Lock()
 

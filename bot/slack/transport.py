@@ -18,6 +18,13 @@ from slack_sdk.errors import SlackApiError
 from bot.render.blocks import Message, esc, render
 from bot.slack.people import SlackPeople
 from bot.slack.store import SlackStore
+from workers.answers import (
+    ApprovalRequestAnswer,
+    ApprovalUpdateAnswer,
+    ReportAnswer,
+    answer_from_json,
+    to_json,
+)
 
 log = logging.getLogger("smime_doctor.slack")
 
@@ -38,25 +45,22 @@ class SlackTransport:
         self.store = store
         self.home = home
 
-    def deliver(self, target: dict[str, Any], answer: dict[str, Any]) -> None:
+    def deliver(self, target: dict[str, Any], answer_json: dict[str, Any]) -> None:
+        """`answer_json` is the outbox JSON, read into its type here (bot.delivery.Transport)."""
         lang = target.get("lang") or self.default_lang
-        kind = answer.get("type")
+        answer = answer_from_json(answer_json)
+        approval = isinstance(answer, ApprovalRequestAnswer | ApprovalUpdateAnswer)
         user = target.get("user")
-        if user and kind == "report" and (target.get("home") or target.get("home_cache")):
-            self.store.put_home(user, answer)
+        if user and isinstance(answer, ReportAnswer) and (target.get("home") or target.get("home_cache")):
+            self.store.put_home(user, to_json(answer))
         if target.get("home"):
             if self.home is not None and user:
                 self.home.publish(user)
             return
-        if kind in ("approval_request", "approval_update") and not user:
+        if isinstance(answer, ApprovalRequestAnswer | ApprovalUpdateAnswer) and not user:
             self._to_approvers(target, answer, lang)
             return
-        message = render(
-            answer,
-            lang,
-            buttons=kind not in ("approval_request", "approval_update"),
-            again=target.get("text") or "status",
-        )
+        message = render(answer, lang, buttons=not approval, again=target.get("text") or "status")
         if target.get("ephemeral") and target.get("channel") and user:
             for blocks in [message.blocks, *message.detail]:
                 self.client.chat_postEphemeral(
@@ -65,7 +69,7 @@ class SlackTransport:
             return
         channel = target.get("channel") or self.people.dm_channel(str(user))
         ts = None
-        if target.get("ts") and kind not in ("approval_request", "approval_update"):
+        if target.get("ts") and not approval:
             ts = self._replace(channel, target["ts"], message)
         if ts is None:
             ts = self.client.chat_postMessage(channel=channel, text=message.text, blocks=message.blocks)["ts"]
@@ -86,8 +90,10 @@ class SlackTransport:
         for blocks in message.detail:
             self.client.chat_postMessage(channel=channel, thread_ts=ts, text=message.text, blocks=blocks)
 
-    def _to_approvers(self, target: dict[str, Any], answer: dict[str, Any], lang: str) -> None:
-        request = answer["request"]
+    def _to_approvers(
+        self, target: dict[str, Any], answer: ApprovalRequestAnswer | ApprovalUpdateAnswer, lang: str
+    ) -> None:
+        request = answer.request
         channel = target["channel"]
         message = render(answer, lang, buttons=True)
         posted = [r for r in self.store.approval_messages(request["id"]) if r["channel"] == channel]

@@ -18,6 +18,14 @@ from botbuilder.core import BotAdapter, TurnContext
 
 from bot.render.cards import answer_card, answer_summary
 from bot.teams.activities import message, reference_from_json
+from workers.answers import (
+    Answer,
+    ApprovalRequestAnswer,
+    ApprovalUpdateAnswer,
+    PlanAnswer,
+    answer_from_json,
+)
+from workers.keys import Keys
 
 log = logging.getLogger("smime_doctor.teams")
 DELIVERY_TIMEOUT_S = 60
@@ -35,7 +43,7 @@ class ApprovalCards:
         self._lock = threading.Lock()
 
     def _key(self, request_id: str, conversation_id: str) -> str:
-        return f"{self.prefix}:teams:card:{request_id}:{conversation_id}"
+        return Keys(self.prefix).teams_card(request_id, conversation_id)
 
     def remember(self, request_id: str, conversation_id: str, activity_id: str) -> None:
         key = self._key(request_id, conversation_id)
@@ -71,14 +79,16 @@ class TeamsTransport:
         future = asyncio.run_coroutine_threadsafe(self.deliver_async(target, answer), self.loop)
         future.result(timeout=DELIVERY_TIMEOUT_S)
 
-    async def deliver_async(self, target: dict[str, Any], answer: dict[str, Any]) -> None:
+    async def deliver_async(self, target: dict[str, Any], answer_json: dict[str, Any]) -> None:
+        """`answer_json` is the outbox JSON, read into its type here (bot.delivery.Transport)."""
         reference = reference_from_json(target["conversation_reference"])
         lang = str(target.get("lang") or "en")
+        answer = answer_from_json(answer_json)
         activity = message(answer_card(answer, lang), answer_summary(answer, lang))
-        request_id = str((answer.get("request") or {}).get("id") or "")
+        request_id = _request_id(answer)
         conversation_id = reference.conversation.id if reference.conversation else ""
         replace = target.get("activity_id")
-        if answer.get("type") == "approval_update" and request_id:
+        if isinstance(answer, ApprovalUpdateAnswer) and request_id:
             replace = self.cards.find(request_id, conversation_id) or None
 
         async def send(turn: TurnContext) -> None:
@@ -91,7 +101,7 @@ class TeamsTransport:
                     log.info("could not replace message (%s); posting the answer", type(exc).__name__)
                     activity.id = None
             sent = await turn.send_activity(activity)
-            if answer.get("type") == "approval_request" and request_id and sent is not None and sent.id:
+            if isinstance(answer, ApprovalRequestAnswer) and request_id and sent is not None and sent.id:
                 self.cards.remember(request_id, conversation_id, sent.id)
 
         await self.adapter.continue_conversation(reference, send, self.bot_app_id)
@@ -110,3 +120,10 @@ class TeamsTransport:
         if stream:
             out["stream"] = stream
         return out
+
+
+def _request_id(answer: Answer) -> str:
+    """The id of the request an answer is about ("" if none)."""
+    if isinstance(answer, PlanAnswer | ApprovalRequestAnswer | ApprovalUpdateAnswer):
+        return str((answer.request or {}).get("id") or "")
+    return ""

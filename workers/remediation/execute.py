@@ -22,13 +22,11 @@ tells the requester, and raises so RQ retries the job later with backoff.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import logging
 import os
 import socket
 import threading
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,36 +35,38 @@ from typing import TYPE_CHECKING, Any
 from workers.approvals_store import FINAL, ApprovalRequest, ApprovalStore, decision_identity
 from workers.audit import AuditTrail, backup_dir, values_digest, write_backup
 from workers.config import Settings, load_settings
-from workers.errors import (
-    AdConnectionError,
-    AdWriteConflict,
-    SmimeDoctorError,
-    SourceUnreachableError,
-    ThrottledError,
-    TransientError,
-    UserLookupError,
-)
-from workers.jobs import fault_pause
+from workers.errors import AdWriteConflict, Retryable, SmimeDoctorError, UserLookupError
+from workers.jobspec import RQ_RETRY_INTERVALS_S, enqueue_execution  # noqa: F401  (re-exported)
+from workers.keys import Keys
+from workers.notify import Notifier
 from workers.people import person_ids
+from workers.remediation.states import (  # noqa: F401  (re-exported: undo_plan, expected_states)
+    CERT_ATTRIBUTES,
+    EXO_ATTRIBUTES,
+    FRESH,
+    REMOVALS,
+    SST_KEY,
+    TENANT_ACTIONS,
+    TEXT_ACTIONS,
+    UNDOABLE,
+    Refused,
+    _decode,
+    _digest,
+    _sha,
+    _where,
+    expected_states,
+    undo_plan,
+)
 from workers.roles import RoleBook, group_ids_of, names_of
 
 if TYPE_CHECKING:
     from rq import Retry
 
+    from workers.sources.directory import Directory
+
 log = logging.getLogger("smime_doctor.execute")
 
-CERT_ATTRIBUTES = ("userCertificate", "userSMIMECertificate")
-EXO_ATTRIBUTES = ("UserCertificate", "UserSMimeCertificate")  # cloud-only: Set-Mailbox / Set-MailUser
-REMOVALS = {"prune_certificates", "reset_published", "clear_smime_attribute"}
-TEXT_ACTIONS = {"set_mail_nickname", "lowercase_addresses"}  # plans with scope "attributes"
-TENANT_ACTIONS = {"upload_issuing_ca"}  # plans with scope "smime_config" (Set-SmimeConfig)
-UNDOABLE = REMOVALS | TEXT_ACTIONS | TENANT_ACTIONS
-SST_KEY = "exo.SMIMECertificateIssuingCA"
 ATTEMPTS = 3  # quick retries inside the job when AD is unreachable
-# Then RQ runs the job again later (the request waits in approved). The first retry is immediate:
-# RQ uses the same intervals for a job whose worker died, and an immediate re-enqueue needs no
-# scheduler (whose lock a dead worker may hold for another minute).
-RQ_RETRY_INTERVALS_S = [0, 60, 300, 900]
 BUSY_RETRY_S = 5  # a job that finds the request's execution lock held runs again this much later
 
 # Told to the requester, so no setting names: an administrator finds those in docs/ad.md and docs/m365.md.
@@ -88,229 +88,14 @@ TENANT_EXO_ONLY = {
     "de": "Nichts wurde geändert: SMIMECertificateIssuingCA liegt in Exchange Online, und diese Installation "
     "hat keine Verbindung dorthin.",
 }
-FRESH = {
-    "en": "Please ask again for a fresh request.",
-    "de": "Bitte stellen Sie einen neuen Antrag.",
-}
 FOLLOWS = {
     "en": " Exchange Online follows with the next directory sync (about 30 minutes).",
     "de": " Exchange Online folgt mit der nächsten Verzeichnissynchronisierung (etwa 30 Minuten).",
 }
 
 
-class ExecutionDeferred(TransientError):
+class ExecutionDeferred(Retryable):
     """AD could not be reached: the request is back in approved and RQ runs the job again later."""
-
-
-class Refused(SmimeDoctorError):
-    """Re-validation failed: nothing was written; the en/de sentence says why."""
-
-    def __init__(self, message: dict[str, str], **detail: Any) -> None:
-        super().__init__(message["en"])
-        self.message = message
-        self.detail = detail
-
-
-def _sha(value: bytes) -> str:
-    return hashlib.sha256(value).hexdigest()
-
-
-def _digest(state: dict[str, list[bytes]]) -> dict[str, list[str]]:
-    return {a: sorted(_sha(v) for v in vs) for a, vs in state.items()}
-
-
-def _decode(values: dict[str, list[str]], attr: str, where: str = "ad") -> list[bytes]:
-    return [base64.b64decode(v) for v in values.get(f"{where}.{attr}", [])]
-
-
-def _where(request: ApprovalRequest) -> str:
-    return "exo" if request.plan.get("where") == "exo" else "ad"
-
-
-# -- what a plan means for AD (or, cloud-only, Exchange Online) -------------------------------
-
-
-def expected_states(
-    request: ApprovalRequest,
-) -> tuple[dict[str, list[bytes]], dict[str, list[bytes]], dict[str, list[bytes]]]:
-    """(before, values to write, after) per certificate attribute, from the approved plan alone
-    (AD attributes, or Exchange Online properties for a cloud-only recipient)."""
-    plan = request.plan
-    where = _where(request)
-    names = EXO_ATTRIBUTES if where == "exo" else CERT_ATTRIBUTES
-    before = {a: _decode(plan.get("before") or {}, a, where) for a in names}
-    if request.action == "undo":
-        values = {a: _decode(plan.get("restore") or {}, a, where) for a in names}
-        after = {a: before[a] + values[a] for a in names}
-        return before, values, after
-    values = {a: [] for a in names}
-    after = {a: list(before[a]) for a in names}
-    for change in plan.get("changes", []):
-        attr = str(change["attribute"]).removeprefix(f"{where}.")
-        if attr not in names:
-            place = (
-                "an Exchange Online certificate property" if where == "exo" else "an AD certificate attribute"
-            )
-            ort = (
-                "keine Exchange-Online-Zertifikatseigenschaft"
-                if where == "exo"
-                else "kein AD-Zertifikatsattribut"
-            )
-            raise Refused(
-                {
-                    "en": f"Nothing was changed: the plan names {change['attribute']}, which is not {place}.",
-                    "de": f"Nichts wurde geändert: der Plan nennt {change['attribute']}, {ort}.",
-                }
-            )
-        match = next((v for v in after[attr] if _sha(v) == change["sha256"]), None)
-        if match is None:
-            raise Refused(
-                {
-                    "en": "Nothing was changed: the plan removes a value its own before-state does not hold. "
-                    + FRESH["en"],
-                    "de": "Nichts wurde geändert: der Plan entfernt einen Wert, den sein Vorher-Zustand nicht enthält. "
-                    + FRESH["de"],
-                }
-            )
-        after[attr].remove(match)
-        values[attr].append(match)
-    return before, values, after
-
-
-def undo_plan(done: ApprovalRequest) -> dict[str, Any]:
-    """The plan that puts back exactly what `done` removed (target and DN unchanged)."""
-    if done.state != "done" or done.action not in UNDOABLE:
-        raise ValueError(f"{done.id} is {done.state} ({done.action}); only a done clean-up can be undone")
-    if done.plan.get("scope") == "attributes":
-        return _undo_text_plan(done)
-    if done.plan.get("scope") == "smime_config":
-        return _undo_sst_plan(done)
-    _, removed, after = expected_states(done)
-    where = _where(done)
-    restore = {f"{where}.{a}": [base64.b64encode(v).decode() for v in vs] for a, vs in removed.items() if vs}
-    before = {f"{where}.{a}": [base64.b64encode(v).decode() for v in vs] for a, vs in after.items() if vs}
-    changes = [
-        {
-            **{k: c.get(k) for k in ("attribute", "sha256", "subject", "emails", "not_after")},
-            "reason": f"restore (undo of {done.id})",
-        }
-        for c in done.plan.get("changes", [])
-    ]
-    basis = "undo|" + done.target + "|" + "|".join(sorted(f"{c['attribute']}:{c['sha256']}" for c in changes))
-    return {
-        "action": "undo",
-        "undo_of": done.id,
-        "undoes_action": done.action,  # an undo is approved like what it undoes
-        "target": done.plan.get("target", done.target),
-        "target_display": done.plan.get("target_display"),
-        "primary_smtp": done.plan.get("primary_smtp"),
-        "dn": done.plan.get("dn"),
-        "where": done.plan.get("where", "ad"),
-        "changes": changes,
-        "keep": [],
-        "before": before,
-        "restore": restore,
-        "digest": hashlib.sha256(basis.encode()).hexdigest()[:16],
-        "usable_after": True,
-    }
-
-
-def _undo_sst_plan(done: ApprovalRequest) -> dict[str, Any]:
-    """Undo of upload_issuing_ca: the approved SST must still be there; the previous SST comes back."""
-    changes = [{**c, "reason": f"restore (undo of {done.id})"} for c in done.plan.get("changes", [])]
-    basis = "undo|" + done.target + "|" + "|".join(sorted(f"{c['attribute']}:{c['sha256']}" for c in changes))
-    return {
-        **{k: done.plan.get(k) for k in ("scope", "target", "target_display", "primary_smtp", "dn", "where")},
-        "action": "undo",
-        "undo_of": done.id,
-        "undoes_action": done.action,  # an undo is approved like what it undoes
-        "undo_of_action": done.action,
-        "changes": changes,
-        "keep": [],
-        "before": done.plan.get("after", {}),
-        "after": done.plan.get("before", {}),
-        "digest": hashlib.sha256(basis.encode()).hexdigest()[:16],
-        "usable_after": True,
-    }
-
-
-def _undo_text_plan(done: ApprovalRequest) -> dict[str, Any]:
-    """Undo of set_mail_nickname / lowercase_addresses: the approved after-state must still be there,
-    and the exact previous values come back."""
-    changes = [
-        {
-            **c,
-            "from": c.get("to"),
-            "to": c.get("from"),
-            "subject": f"{c.get('to') or '(empty)'} → {c.get('from') or '(empty)'}",
-            "reason": f"restore (undo of {done.id})",
-        }
-        for c in done.plan.get("changes", [])
-    ]
-    basis = "undo|" + done.target + "|" + "|".join(sorted(f"{c['attribute']}:{c['sha256']}" for c in changes))
-    return {
-        "action": "undo",
-        "scope": "attributes",
-        "undo_of": done.id,
-        "undoes_action": done.action,  # an undo is approved like what it undoes
-        "undo_of_action": done.action,
-        "target": done.plan.get("target", done.target),
-        "target_display": done.plan.get("target_display"),
-        "primary_smtp": done.plan.get("primary_smtp"),
-        "dn": done.plan.get("dn"),
-        "where": done.plan.get("where", "ad"),
-        "changes": changes,
-        "keep": [],
-        "before": done.plan.get("after", {}),
-        "after": done.plan.get("before", {}),
-        "digest": hashlib.sha256(basis.encode()).hexdigest()[:16],
-        "usable_after": True,
-    }
-
-
-# -- telling people ---------------------------------------------------------------------------
-
-
-class Notifier:
-    """What App.notify does, from a worker: the audit record and the approval_update answers
-    (requester + approvers), plus a plain sentence for the requester when it is over."""
-
-    def __init__(self, settings: Settings, outbox: Any, audit: AuditTrail | None) -> None:
-        self.settings = settings
-        self.outbox = outbox
-        self.audit = audit
-
-    def __call__(self, request: ApprovalRequest, event: str) -> None:
-        if self.audit is not None:
-            self.audit.record(event, request)
-        stamp = int(time.time() * 1000)
-        update = {"type": "approval_update", "request": request.to_json(), "event": event}
-        if event not in ("executing", "approval_recorded"):
-            self._publish(
-                f"{request.id}:{event}:requester:{stamp}",
-                {**request.notify, "target_id": f"{request.id}:{event}:requester"},
-                update,
-            )
-        for i, target in enumerate(self.settings.approvers_targets):
-            self._publish(
-                f"{request.id}:{event}:approvers:{i}:{stamp}",
-                {**target, "target_id": f"{request.id}:approvers:{i}"},
-                update,
-            )
-
-    def tell_requester(self, request: ApprovalRequest, event: str, message: dict[str, str]) -> None:
-        if not request.notify:
-            return
-        lang = "de" if request.notify.get("lang") == "de" else "en"
-        self._publish(
-            f"{request.id}:{event}:message:{int(time.time() * 1000)}",
-            {**request.notify, "target_id": f"{request.id}:{event}:message"},
-            {"type": "text", "text": message[lang], "request_id": request.id},
-        )
-
-    def _publish(self, delivery_id: str, target: dict[str, Any], answer: dict[str, Any]) -> None:
-        message = {"delivery_id": delivery_id, "job_id": None, "target": target, "answer": answer}
-        self.outbox.publish(message, stream=target.get("stream") or self.settings.outbox_stream)
 
 
 # -- the job ----------------------------------------------------------------------------------
@@ -392,23 +177,6 @@ class ExecutionLease:
             log.warning("execute.rq_heartbeat_failed", extra={"job": job.id, "error": repr(exc)})
 
 
-def enqueue_execution(redis: Any, request_id: str, timeout_s: int = 300) -> None:
-    """Queue the execution of an approved request (job id `exec-<request id>`)."""
-    from rq import Queue, Retry
-
-    from workers.jobs import INTERACTIVE
-
-    Queue(INTERACTIVE, connection=redis).enqueue(
-        "workers.remediation.execute.run_execute",
-        request_id,
-        job_id=f"exec-{request_id}",
-        job_timeout=timeout_s,
-        retry=Retry(max=len(RQ_RETRY_INTERVALS_S), interval=RQ_RETRY_INTERVALS_S),
-        result_ttl=86_400,
-        failure_ttl=7 * 86_400,
-    )
-
-
 def run_execute(request_id: str) -> str | Retry:
     """RQ entry point: execute one approved request with this worker's settings and directory.
     When another run holds the request's execution lock, it returns RQ's ``Retry``: RQ records a
@@ -417,8 +185,8 @@ def run_execute(request_id: str) -> str | Retry:
     from redis import Redis
     from rq import Retry
 
-    from workers.jobs import directory_for
     from workers.outbox import RedisOutbox
+    from workers.sources.directory import directory_for
 
     settings = load_settings()
     assert settings.redis_url, "an RQ worker needs SMIME_DOCTOR_REDIS_URL"
@@ -436,7 +204,7 @@ def execute(
     request_id: str,
     store: ApprovalStore,
     settings: Settings,
-    directory: Any,
+    directory: Directory,
     notifier: Notifier,
     *,
     redis: Any = None,
@@ -453,7 +221,7 @@ def execute(
     lease = None
     if redis is not None:
         lease = ExecutionLease(
-            redis, f"{settings.key_prefix}:execlock:{request_id}", settings.execution_lease_s
+            redis, Keys(settings.key_prefix).execution_lease(request_id), settings.execution_lease_s
         )
         if not lease.acquire():
             log.info("execute.busy", extra={"request": request_id, "holder": lease.holder()})
@@ -477,19 +245,16 @@ def _execute(
     request: ApprovalRequest,
     store: ApprovalStore,
     settings: Settings,
-    directory: Any,
+    directory: Directory,
     notifier: Notifier,
     redis: Any,
     attempts: int,
 ) -> str:
     from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
-    from workers.sources.live import SourceUnavailable
-
     # Unreachable or throttling sources: the request goes back to approved and is retried later.
-    transient = (AdConnectionError, TransientError, SourceUnavailable, SourceUnreachableError, ThrottledError)
     run = retry(
-        retry=retry_if_exception_type(transient),
+        retry=retry_if_exception_type(Retryable),
         stop=stop_after_attempt(attempts),
         wait=wait_random_exponential(multiplier=0.5, max=4),
         reraise=True,
@@ -503,7 +268,7 @@ def _execute(
 
     try:
         result = run(request, settings, directory, notifier, redis)
-    except transient as exc:
+    except Retryable as exc:
         place = "Exchange Online" if request.plan.get("where") == "exo" else "Active Directory"
         message = {
             "en": f"{place} cannot be reached right now ({exc}); nothing was changed. The request "
@@ -525,7 +290,7 @@ def _execute(
 
 
 def _apply(
-    request: ApprovalRequest, settings: Settings, directory: Any, notifier: Notifier, redis: Any
+    request: ApprovalRequest, settings: Settings, directory: Directory, notifier: Notifier, redis: Any
 ) -> dict[str, Any]:
     plan = request.plan
     if request.action not in UNDOABLE and request.action != "undo":
@@ -536,16 +301,16 @@ def _apply(
             }
         )
     if plan.get("scope") == "smime_config":
-        exchange = getattr(directory, "exchange", None)
+        exchange = directory.exchange
         if exchange is None:
             raise Refused(TENANT_EXO_ONLY)
         return _apply_sst(request, settings, directory, notifier, redis, exchange)
     if plan.get("where") == "exo" and plan.get("scope") != "attributes":
-        exchange = getattr(directory, "exchange", None)
+        exchange = directory.exchange
         if exchange is None:
             raise Refused(EXO_ONLY)
         return _apply_exo(request, settings, directory, notifier, redis, exchange)
-    ad = getattr(directory, "ad", None)
+    ad = directory.ad
     if ad is None:
         raise Refused(SNAPSHOT_ONLY)
     if plan.get("where") != "ad" or not plan.get("dn"):
@@ -581,7 +346,6 @@ def _apply(
     # (c) save the before-state, then (d) write
     if not already:
         _save_backup(redis, settings, notifier, request, dn, current)
-        fault_pause("after_backup")
         ad_values = {a: vs for a, vs in values.items() if vs}
         if request.action == "undo":
             ad.restore_certificate_values(dn, ad_values)
@@ -614,7 +378,7 @@ def _read_exo(exchange: Any, identity: str) -> tuple[dict[str, Any], dict[str, l
 def _apply_exo(
     request: ApprovalRequest,
     settings: Settings,
-    directory: Any,
+    directory: Directory,
     notifier: Notifier,
     redis: Any,
     exchange: Any,
@@ -651,7 +415,6 @@ def _apply_exo(
 
     if not already:
         _save_backup(redis, settings, notifier, request, None, current, "exo")
-        fault_pause("after_backup")
         exchange.set_certificates(
             who,
             {a: after[a] for a in EXO_ATTRIBUTES if values[a]},
@@ -682,7 +445,7 @@ _IN_EXO = _Place("Exchange Online", "in Exchange Online", {"en": "recipient", "d
 def _certificate_outcome(
     request: ApprovalRequest,
     settings: Settings,
-    directory: Any,
+    directory: Directory,
     place: _Place,
     who: str,
     values: dict[str, list[bytes]],
@@ -730,7 +493,7 @@ def _certificate_outcome(
         "after": _digest(now),
         "before_sha": _digest(current if not already else before),
         "checks": checks,
-        "backup": f"{settings.key_prefix}:backup:{request.id}",
+        "backup": Keys(settings.key_prefix).backup(request.id),
         "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
 
@@ -744,7 +507,7 @@ def _sst_ders(sst: bytes) -> list[str]:
 def _apply_sst(
     request: ApprovalRequest,
     settings: Settings,
-    directory: Any,
+    directory: Directory,
     notifier: Notifier,
     redis: Any,
     exchange: Any,
@@ -805,7 +568,7 @@ def _apply_sst(
         "where": "exo-tenant",
         "after_sha": _sha(now),
         "before_sha": _sha(before if already else current),
-        "backup": f"{settings.key_prefix}:backup:{request.id}",
+        "backup": Keys(settings.key_prefix).backup(request.id),
         "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
 
@@ -822,7 +585,7 @@ def _read_text(ad: Any, dn: str, attrs: list[str]) -> dict[str, list[str]]:
 def _apply_text(
     request: ApprovalRequest,
     settings: Settings,
-    directory: Any,
+    directory: Directory,
     notifier: Notifier,
     redis: Any,
     ad: Any,
@@ -900,7 +663,7 @@ def _apply_text(
         "after_values": now,
         "before_values": before if already else current,
         "checks": checks,
-        "backup": f"{settings.key_prefix}:backup:{request.id}",
+        "backup": Keys(settings.key_prefix).backup(request.id),
         "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
 
@@ -937,7 +700,7 @@ def _already_applied(
     )
 
 
-def _check_approvers(request: ApprovalRequest, settings: Settings, directory: Any) -> None:
+def _check_approvers(request: ApprovalRequest, settings: Settings, directory: Directory) -> None:
     """Right before any write, with this worker's own configuration and directory: every approval
     comes from someone who still holds the role, who is not the requester, and who is another
     person than every other approver. People are compared by directory identity (canonical id
@@ -1006,7 +769,7 @@ def _check_approvers(request: ApprovalRequest, settings: Settings, directory: An
         )
 
 
-def _ids_now(directory: Any, key: str) -> set[str]:
+def _ids_now(directory: Directory, key: str) -> set[str]:
     """The person's strong ids as the directory has them now (none if they cannot be found)."""
     try:
         return set(person_ids(directory.find(key)))
@@ -1022,7 +785,7 @@ def _refusal(en: str, de: str) -> dict[str, str]:
 
 
 def _backup_exists(redis: Any, settings: Settings, request: ApprovalRequest) -> bool:
-    return redis is None or bool(redis.exists(f"{settings.key_prefix}:backup:{request.id}"))
+    return redis is None or bool(redis.exists(Keys(settings.key_prefix).backup(request.id)))
 
 
 def _save_backup(
@@ -1048,7 +811,7 @@ def _save_backup(
         "values": values,
     }
     if redis is not None:
-        redis.set(f"{settings.key_prefix}:backup:{request.id}", json.dumps(record))
+        redis.set(Keys(settings.key_prefix).backup(request.id), json.dumps(record))
     folder = backup_dir(settings.audit_log_file, settings.backup_dir)
     saved = None
     if folder is not None:
@@ -1067,7 +830,7 @@ def _save_backup(
 REDIAGNOSED = ("publish.", "sync.mailnickname", "addr.")
 
 
-def _rediagnose(directory: Any, who: str) -> dict[str, str]:
+def _rediagnose(directory: Directory, who: str) -> dict[str, str]:
     """The publish.*, sync.mailnickname and addr.* verdicts of a fresh diagnosis (worst status per check)."""
     from workers.diagnosis import Engine
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workers.checks.publish import (
     COUNT_LIMIT,
@@ -22,6 +22,9 @@ from workers.checks.publish import (
     usable_for_encryption,
 )
 from workers.facts import PublishedValue, UserFacts
+
+if TYPE_CHECKING:
+    from workers.sources.directory import Directory
 
 ATTRIBUTE_NAMES = {
     "ad.userCertificate": "userCertificate",
@@ -422,7 +425,7 @@ def _matches(cert: Any, wanted: str) -> bool:
     return bool(cert.subject_cn) and cert.subject_cn.lower() == wanted.strip().lower()
 
 
-def find_ca(directory: Any, wanted: str) -> Any | None:
+def find_ca(directory: Directory, wanted: str) -> Any | None:
     """A CA certificate the tenant facts know (AD's Certification Authorities / AIA, the trusted roots),
     or else one carried in a published PKCS#7 blob of the directory; matched by sha256 prefix (≥ 8 hex)
     or subject CN."""

@@ -26,7 +26,7 @@ import ssl
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -63,7 +63,7 @@ log = logging.getLogger("smime_doctor.ad")
 Record = tuple[str, dict[str, list[bytes]]]
 T = TypeVar("T")
 
-# What the checks read (SNAPSHOT.md, ad.ldif). Plain userCertificate: AD accepts both names,
+# What the checks read (docs/snapshot.md, ad.ldif). Plain userCertificate: AD accepts both names,
 # Samba answers only the plain one; answers with ;binary are accepted too.
 USER_ATTRIBUTES = (
     "objectClass",
@@ -108,7 +108,7 @@ CONFIG_ATTRIBUTES = (
     "dNSHostName",
     "certificateTemplates",
 )
-DEFAULT_USER_FILTER = "(&(objectCategory=person)(mail=*))"  # as SNAPSHOT.md's ldifde example
+DEFAULT_USER_FILTER = "(&(objectCategory=person)(mail=*))"  # as docs/snapshot.md's ldifde example
 PAGE_SIZE = 1000  # AD's MaxPageSize
 IN_CHAIN = "1.2.840.113556.1.4.1941"  # LDAP_MATCHING_RULE_IN_CHAIN: nested group membership
 BIT_AND = "1.2.840.113556.1.4.803"  # LDAP_MATCHING_RULE_BIT_AND
@@ -652,7 +652,7 @@ class AdSource:
         return self._config
 
     # -- writes -------------------------------------------------------------------------
-    def remove_certificate_values(self, dn: str, values: dict[str, Sequence[bytes]]) -> WriteResult:
+    def remove_certificate_values(self, dn: str, values: Mapping[str, Sequence[bytes]]) -> WriteResult:
         """Delete exactly these values from userCertificate/userSMIMECertificate, nothing else.
 
         Refused (AdWriteConflict) if any of them is no longer there: the object changed since
@@ -676,7 +676,7 @@ class AdSource:
         changes = {a: [(ldap3.MODIFY_DELETE, list(values[a]))] for a in attrs}
         return self._modify(dn, "remove_certificate_values", changes, before)
 
-    def restore_certificate_values(self, dn: str, values: dict[str, Sequence[bytes]]) -> WriteResult:
+    def restore_certificate_values(self, dn: str, values: Mapping[str, Sequence[bytes]]) -> WriteResult:
         """Add exactly these values back to userCertificate/userSMIMECertificate (undo of a removal).
 
         Refused (AdWriteConflict) if any of them is already there: the object changed since the

@@ -1,4 +1,4 @@
-"""The AD part of `smime-doctor snapshot --out DIR`: ad.ldif and ad-config.ldif as SNAPSHOT.md describes.
+"""The AD part of `smime-doctor snapshot --out DIR`: ad.ldif and ad-config.ldif as docs/snapshot.md describes.
 
 Users are streamed from the paged search straight into the file, so collecting a large
 directory needs no more memory than one page. Each file is written under a temporary name

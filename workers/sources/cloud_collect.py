@@ -1,4 +1,4 @@
-"""Write the Exchange Online and Entra ID parts of a snapshot (SNAPSHOT.md §1) from the live tenant.
+"""Write the Exchange Online and Entra ID parts of a snapshot (docs/snapshot.md §1) from the live tenant.
 
 The files hold the records exactly as the services returned them, so a snapshot taken
 here and the live tenant give the same answers. Requests: one per 1,000 recipients plus

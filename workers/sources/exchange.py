@@ -36,7 +36,7 @@ SYSTEM_MAILBOX = "SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}"
 MAX_PAGE_SIZE = 1000
 
 CERT_PROPERTIES = ("UserCertificate", "UserSMimeCertificate")
-#: What the checks read from a recipient (SNAPSHOT.md §1), plus a few names that help people.
+#: What the checks read from a recipient (docs/snapshot.md §1), plus a few names that help people.
 RECIPIENT_PROPERTIES = (
     "Identity",
     "Name",

@@ -34,7 +34,7 @@ GRAPH_BASE_URL = "https://graph.microsoft.com"
 BATCH_LIMIT = 20  # Graph's maximum number of requests in one $batch
 MAX_PAGE_SIZE = 999  # the largest $top /users accepts
 
-#: The properties SNAPSHOT.md §1 asks for (Graph returns most of them only when selected).
+#: The properties docs/snapshot.md §1 asks for (Graph returns most of them only when selected).
 USER_PROPERTIES = (
     "id",
     "displayName",

@@ -21,6 +21,7 @@ from workers.errors import (
     AmbiguousUserError,
     InputError,
     SmimeDoctorError,
+    SourceUnavailable,
     UnknownUserError,
     admin_text,
     user_sentence,
@@ -332,22 +333,6 @@ class LiveDirectory:
         self._pool.shutdown(wait=False)
         if self.ad is not None:
             self.ad.close()
-
-
-class SourceUnavailable(SmimeDoctorError):
-    """Every source failed for this lookup. The sentence names the services only; what each said
-    is the admin detail (and each failure was logged with its own detail as it happened)."""
-
-    @classmethod
-    def of(cls, errors: dict[str, str]) -> SourceUnavailable:
-        names = ", ".join(SOURCE_NAMES.get(k, k) for k in errors)
-        return cls(
-            f"The directory cannot be asked right now ({names} did not answer). Please try again in a few minutes.",
-            admin_detail="; ".join(f"{k}: {v}" for k, v in errors.items()),
-        )
-
-
-SOURCE_NAMES = {"ad": "Active Directory", "exo": "Exchange Online", "entra": "Entra ID"}
 
 
 def _failed(errors: dict[str, str], name: str, exc: SmimeDoctorError) -> None:

@@ -1,4 +1,4 @@
-"""The offline snapshot source: a directory of stock exports (SNAPSHOT.md §1).
+"""The offline snapshot source: a directory of stock exports (docs/snapshot.md §1).
 
 Loading reads each file once, keeps certificate values as raw bytes (parsed only when a
 user is diagnosed) and matches users across AD, Exchange Online and Entra ID in the order
@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from workers.certs.encoding import decode_bytes
 from workers.certs.sst import read_sst
 from workers.certs.x509 import CertInfo, parse_certificate, parse_certificate_pem_or_der
+from workers.dirnames import dn_id
 from workers.errors import (
     AmbiguousUserError,
     EncodingError,
@@ -29,9 +30,18 @@ from workers.errors import (
     SnapshotError,
     UnknownUserError,
 )
-from workers.facts import AdConfig, AdUser, EntraUser, ExoRecipient, PublishedValue, TenantFacts, UserFacts
+from workers.facts import (
+    AdConfig,
+    AdUser,
+    EntraUser,
+    ExoRecipient,
+    GroupInfo,
+    PublishedValue,
+    TenantFacts,
+    UserFacts,
+)
 from workers.sources import parsing
-from workers.sources.parsing import parse_time
+from workers.timestamps import parse_time
 
 FILES = {
     "ad": "ad.ldif",
@@ -63,6 +73,12 @@ class _Entry:
 
 class Snapshot:
     """A loaded snapshot: tenant facts, and users resolvable by any of their names."""
+
+    # A snapshot is read-only: no live source to write to (the Directory protocol's ad/exchange)
+    is_demo = False
+    ad: Any = None
+    exchange: Any = None
+    graph: Any = None
 
     def __init__(self, directory: str | Path) -> None:
         self.path = Path(directory)
@@ -400,6 +416,14 @@ class Snapshot:
             if "@" in q and q.rsplit("@", 1)[1].lower() not in self.tenant.tenant_domains:
                 return UserFacts(key=q.lower(), external=True, external_address=q)
             raise
+
+    def find_groups(self, spec: str) -> list[GroupInfo] | None:
+        """None: a snapshot holds no group objects (role groups must be given as DNs; workers/roles.py)."""
+        return None
+
+    def group_ids(self, facts: UserFacts) -> frozenset[str]:
+        """The user's memberOf DNs (direct membership: a snapshot cannot resolve nesting)."""
+        return frozenset(dn_id(g) for g in facts.ad.member_of) if facts.ad is not None else frozenset()
 
     def iter_users(self) -> Iterator[UserFacts]:
         """Every user, one at a time (parsed on demand, so memory stays flat)."""
