@@ -140,7 +140,7 @@ def build_app(
     policy.book.validate()  # a role group that matches no (or several) security groups: refuse to start
     redis = None
     if settings.redis_url:
-        from redis import Redis
+        from redis import Redis  # deferred: Redis is optional (the embedded mode runs without it)
 
         redis = Redis.from_url(
             settings.redis_url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30

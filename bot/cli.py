@@ -2,6 +2,9 @@
 
 Exit codes: 0 no failing finding, 1 at least one `fail`, 2 the input could not be used
 (one line on stderr says why).
+
+Each command imports what it needs inside its function: `--help`, `check-config` or `worker`
+must not pay for loading the engine, the chat SDKs or the live sources they do not use.
 """
 
 from __future__ import annotations

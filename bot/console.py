@@ -186,8 +186,8 @@ def run_chat(settings: Settings, as_user: str, lang: str | None, script: str | N
 
 
 def _interactive(chat: ConsoleChat, as_user: str) -> int:
-    from prompt_toolkit import PromptSession
-    from prompt_toolkit.history import FileHistory
+    from prompt_toolkit import PromptSession  # deferred: only the interactive console needs it
+    from prompt_toolkit.history import FileHistory  # deferred: only the interactive console needs it
 
     history = Path.home() / ".smime_doctor_history"
     session: PromptSession[str] = PromptSession(history=FileHistory(str(history)))

@@ -5,12 +5,15 @@ Each step is what a helpdesk person would type; the output is the real engine's 
 
 from __future__ import annotations
 
+import io
 import sys
 
 from rich.console import Console
 from rich.rule import Rule
 
+from bot.console import ConsoleChat
 from bot.render.text import render_audit_summary, render_report
+from workers.config import load_settings
 from workers.demo_tenant import DATA_DIR
 from workers.diagnosis import Engine
 from workers.report import AuditSummary
@@ -101,10 +104,6 @@ DEMO_ROLES = {"helpdesk": {"users": ["adele.vance"]}, "approver": {"users": ["al
 
 def run_chat_tour(console: Console) -> None:
     """The chat pipeline with the console transport, jobs in-process (no Redis needed)."""
-    import io
-
-    from bot.console import ConsoleChat
-    from workers.config import load_settings
 
     console.print(
         Rule("Chat: the same questions in the bot (console transport, in-process jobs)", align="left")

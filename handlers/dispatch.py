@@ -35,6 +35,7 @@ from workers.jobs import (
 )
 from workers.jobspec import JobKind, JobSpec
 from workers.keys import Keys
+from workers.outbox import RedisOutbox
 from workers.remediation.states import undo_plan
 
 if TYPE_CHECKING:
@@ -60,8 +61,12 @@ log = logging.getLogger("smime_doctor.dispatch")
 
 def _outage_errors() -> tuple[type[Exception], ...]:
     try:
-        from redis.exceptions import ConnectionError as RedisConnectionError
-        from redis.exceptions import TimeoutError as RedisTimeoutError
+        from redis.exceptions import (
+            ConnectionError as RedisConnectionError,  # deferred: Redis is optional (the embedded mode runs without it)
+        )
+        from redis.exceptions import (
+            TimeoutError as RedisTimeoutError,  # deferred: Redis is optional (the embedded mode runs without it)
+        )
     except ImportError:  # embedded mode needs no redis package
         return (ServiceUnavailable,)
     return (ServiceUnavailable, RedisConnectionError, RedisTimeoutError)
@@ -420,15 +425,17 @@ class RQQueue:
     """RQ on Redis: `interactive` before `bulk`, job timeouts, retries for transient errors, dedup by job id."""
 
     def __init__(self, redis: Any, settings: Settings) -> None:
-        from rq import Queue
+        from rq import Queue  # deferred: RQ is optional (the embedded mode runs without Redis)
 
         self.redis = redis
         self.settings = settings
         self.queues = {name: Queue(name, connection=redis) for name in (INTERACTIVE, BULK)}
 
     def submit(self, job: JobSpec, target: dict[str, Any]) -> None:
-        from redis.exceptions import RedisError
-        from rq import Callback, Retry
+        from redis.exceptions import (
+            RedisError,  # deferred: Redis is optional (the embedded mode runs without it)
+        )
+        from rq import Callback, Retry  # deferred: RQ is optional (the embedded mode runs without Redis)
 
         s = self.settings
         ttl = max(s.dedup_window_s, 60) * 2
@@ -443,8 +450,6 @@ class RQQueue:
                 # if it already finished, answer this conversation from the stored answer.
                 stored = self.redis.get(answer_key(s, job.job_id))
                 if stored is not None:
-                    from workers.outbox import RedisOutbox
-
                     outbox = RedisOutbox(self.redis, s.outbox_stream)
                     outbox.publish(
                         outbox_message(job.job_id, target, json.loads(stored)), stream=target.get("stream")

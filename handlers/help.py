@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from handlers.intents import COMMANDS
+from workers.checks import REGISTRY
+from workers.checks.base import outcomes
 
 USER_KINDS = {"self_check", "why_to_me", "reset", "explain", "help"}
 HELPDESK_KINDS = {"check", "why", "audit", "history", "request", "undo"}
@@ -34,8 +36,6 @@ def not_understood(suggestions: tuple[str, ...], lang: str) -> str:
 
 
 def explain(check_id: str | None, lang: str) -> str:
-    from workers.checks import REGISTRY
-    from workers.checks.base import outcomes
 
     spec = REGISTRY.get(check_id or "")
     if spec is None:

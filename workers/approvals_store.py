@@ -118,7 +118,9 @@ class ApprovalStore:
                 if new is not None:
                     self._memory[request_id] = json.dumps(new.to_json())
                 return new
-        from redis.exceptions import WatchError
+        from redis.exceptions import (
+            WatchError,  # deferred: Redis is optional (the embedded mode runs without it)
+        )
 
         key = self._key(request_id)
         for _ in range(20):

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import workers.checks  # noqa: F401  (registers every check)
+from workers.certs.revocation import RevocationChecker
 from workers.certs.trust import TrustStore
 from workers.certs.x509 import CertInfo
 from workers.checks.base import REGISTRY, Context
@@ -50,8 +51,6 @@ class Engine:
         if self.trust is None:
             self.trust = trust_store_for(self.tenant, self.now, self.online)
         if self.online and self.revocation is None:
-            from workers.certs.revocation import RevocationChecker
-
             self.revocation = RevocationChecker(at=self.now)
 
     def close(self) -> None:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 from workers.config import Settings
 from workers.errors import SmimeDoctorError, admin_text
+from workers.roles import RoleBook
+from workers.sources.ad import AdSettings, AdSource
+from workers.sources.directory import directory_for
+from workers.sources.live import M365Settings
+from workers.sources.snapshot import Snapshot
 from workers.worker import _redact
 
 
@@ -14,8 +20,6 @@ def check_all(settings: Settings) -> Iterator[tuple[str, str]]:
     yield "ok", f"configuration read (language {settings.lang}, job timeout {settings.job_timeout_s} s)"
     if settings.snapshot and not settings.demo:
         try:
-            from workers.sources.snapshot import Snapshot
-
             snap = Snapshot(settings.snapshot)
             yield (
                 "ok",
@@ -27,7 +31,7 @@ def check_all(settings: Settings) -> Iterator[tuple[str, str]]:
         yield "ok", "source: the bundled demo tenant (set SMIME_DOCTOR_SNAPSHOT for your own snapshot)"
     if settings.redis_url:
         try:
-            from redis import Redis
+            from redis import Redis  # deferred: Redis is optional (the embedded mode runs without it)
 
             r = Redis.from_url(settings.redis_url, socket_connect_timeout=3, socket_timeout=3)
             r.ping()
@@ -67,8 +71,6 @@ def check_all(settings: Settings) -> Iterator[tuple[str, str]]:
 
 def _role_groups(settings: Settings) -> Iterator[tuple[str, str]]:
     """Every configured role group must name exactly one security group in the directory."""
-    from workers.roles import RoleBook
-    from workers.sources.directory import directory_for
 
     try:
         problems = RoleBook(settings.roles, directory_for(settings)).check()
@@ -83,20 +85,15 @@ def _role_groups(settings: Settings) -> Iterator[tuple[str, str]]:
 
 def _live_sources() -> Iterator[tuple[str, str]]:
     """Sign in to each configured live source once (a bind, a token) and say what failed."""
-    import os
 
     if os.environ.get("SMIME_DOCTOR_AD_SERVERS"):
         try:
-            from workers.sources.ad import AdSettings, AdSource
-
             with AdSource(AdSettings.from_env()) as ad:
                 config = ad.read_config()
             yield "ok", f"Active Directory reachable ({len(config.templates)} certificate templates readable)"
         except SmimeDoctorError as exc:
             yield "fail", f"Active Directory: {admin_text(exc)}"
     try:
-        from workers.sources.live import M365Settings
-
         m365 = M365Settings.from_env()
     except SmimeDoctorError as exc:
         yield "fail", f"Microsoft 365 settings: {exc}"

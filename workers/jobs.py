@@ -12,12 +12,26 @@ import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
 from workers.answers import Answer, AuditAnswer, PlanAnswer, ReportAnswer, TextAnswer, to_json
 from workers.config import Settings, load_settings
+from workers.diagnosis import Engine
 from workers.errors import Retryable, SmimeDoctorError, UserLookupError, admin_text, user_sentence
 from workers.jobspec import BULK, INTERACTIVE, JOB_KINDS  # noqa: F401  (re-exported)
 from workers.keys import Keys
+from workers.outbox import RedisOutbox
+from workers.remediation.plan import (
+    action_summary,
+    find_ca,
+    plan_action,
+    plan_reset,
+    plan_summary,
+    plan_upload_issuing_ca,
+)
+from workers.report import AuditSummary
 from workers.sources.directory import _directory, directory_for  # noqa: F401  (re-exported)
+from workers.timestamps import parse_time
 
 if TYPE_CHECKING:
     from workers.sources.directory import Directory
@@ -27,8 +41,6 @@ log = logging.getLogger("smime_doctor.jobs")
 
 def evaluation_time(spec: dict[str, Any], directory: Directory) -> datetime:
     if spec.get("at"):
-        from workers.timestamps import parse_time
-
         at = parse_time(spec["at"])
         if at is not None:
             return at
@@ -40,7 +52,6 @@ def evaluation_time(spec: dict[str, Any], directory: Directory) -> datetime:
 def compute_answer(spec: dict[str, Any], directory: Directory) -> Answer:
     """Run one job. Returns a report, audit, plan or text answer (workers/answers.py); bad names
     become a sentence."""
-    from workers.diagnosis import Engine
 
     kind = spec["kind"]
     lang = spec.get("lang") or "en"
@@ -56,8 +67,6 @@ def compute_answer(spec: dict[str, Any], directory: Directory) -> Answer:
             report = engine.encrypt_to(recipient, sender, spec["recipient"], spec["sender"])
             return ReportAnswer(report.to_json())
         if kind == "plan_reset":
-            from workers.remediation.plan import plan_reset, plan_summary
-
             user = directory.find(spec["subject"])
             plan = plan_reset(user, at)
             texts = {lg: plan_summary(plan, lg) for lg in ("en", "de")}
@@ -65,7 +74,6 @@ def compute_answer(spec: dict[str, Any], directory: Directory) -> Answer:
         if kind == "plan_action":
             # "request <action> for <user>" (helpdesk): the plan of one named remediation; like
             # plan_reset's answer, the bot opens the approval request when it has changes.
-            from workers.remediation.plan import action_summary, plan_action
 
             if spec["action"] == "upload_issuing_ca":
                 plan = _plan_issuing_ca(directory, spec["subject"], at)
@@ -75,8 +83,6 @@ def compute_answer(spec: dict[str, Any], directory: Directory) -> Answer:
             texts = {lg: action_summary(plan, lg) for lg in ("en", "de")}
             return PlanAnswer(plan=plan, summary=texts[lang], summaries=texts, asker=spec["asker"])
         if kind == "audit":
-            from workers.report import AuditSummary
-
             summary = AuditSummary()
             for report in engine.audit(directory.iter_users()):
                 summary.add(report.to_json())
@@ -90,7 +96,6 @@ def compute_answer(spec: dict[str, Any], directory: Directory) -> Answer:
 
 def _plan_issuing_ca(directory: Directory, wanted: str, at: datetime) -> dict[str, Any]:
     """upload_issuing_ca: the CA from the tenant facts, the current SST from Get-SmimeConfig."""
-    from workers.remediation.plan import find_ca, plan_upload_issuing_ca
 
     ca = find_ca(directory, wanted)
     exchange = directory.exchange
@@ -105,7 +110,6 @@ def answer_or_error(spec: dict[str, Any], directory: Directory) -> dict[str, Any
     """compute_answer, with transient source errors retried (exponential backoff with jitter)
     and our other errors turned into a sentence for the asker — as the answer's JSON, the form
     the outbox carries (workers/answers.py to_json)."""
-    from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
     attempt = retry(
         retry=retry_if_exception_type(Retryable),
@@ -141,9 +145,7 @@ def _log_failure(spec: dict[str, Any], exc: SmimeDoctorError) -> None:
 
 def run_chat_job(spec: dict[str, Any]) -> str:
     """RQ entry point: compute, remember the answer for duplicates, publish to every waiting conversation."""
-    from redis import Redis
-
-    from workers.outbox import RedisOutbox
+    from redis import Redis  # deferred: Redis is optional (the embedded mode runs without it)
 
     settings = load_settings()
     assert settings.redis_url, "an RQ worker needs SMIME_DOCTOR_REDIS_URL"
@@ -177,7 +179,6 @@ def on_job_failure(
 ) -> None:
     """RQ failure callback (retries exhausted, timeout, lost worker): tell the asker instead of leaving
     them waiting. Only a short reason reaches the chat; the traceback stays in the worker log."""
-    from workers.outbox import RedisOutbox
 
     settings = load_settings()
     spec = job.args[0] if job.args else {}

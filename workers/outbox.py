@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from workers.config import load_settings
+
 GROUP = "bot"
 
 
@@ -136,8 +138,6 @@ class RedisOutbox:
         """Given, or from the configuration (the bot's Settings come from the same environment)."""
         if self._policy is None:
             try:
-                from workers.config import load_settings
-
                 self._policy = RetryPolicy.from_settings(load_settings())
             except Exception:  # a broken configuration stops the bot elsewhere; deliver meanwhile
                 self._policy = RetryPolicy()

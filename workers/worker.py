@@ -26,9 +26,13 @@ def run_worker(settings: Settings, burst: bool = False, name: str | None = None,
     """`fork=False` (default) runs jobs in the worker process itself: no fork per job, so a
     diagnosis answers ~100 ms sooner and reuses the loaded directory; jobs are short and
     read-only. `fork=True` isolates every job in a work-horse (RQ's classic model)."""
-    from redis import Redis
-    from redis.exceptions import RedisError
-    from rq import Queue, SimpleWorker, Worker
+    from redis import Redis  # deferred: Redis is optional (the embedded mode runs without it)
+    from redis.exceptions import RedisError  # deferred: Redis is optional (the embedded mode runs without it)
+    from rq import (  # deferred: RQ is optional (the embedded mode runs without Redis)
+        Queue,
+        SimpleWorker,
+        Worker,
+    )
 
     if not settings.redis_url:
         raise InputError("a worker needs a Redis: set SMIME_DOCTOR_REDIS_URL (or pass --redis URL)")

@@ -13,6 +13,7 @@ from typing import Any
 from rich.console import Console
 
 from bot.render.escape import for_terminal as esc
+from workers.checks import REGISTRY
 
 SYMBOL = {"fail": "✗", "warn": "!", "info": "i", "pass": "✓", "skip": "-", "error": "?"}
 STYLE = {
@@ -159,7 +160,6 @@ def verdict_of_dicts(findings: list[dict[str, Any]]) -> str:
 
 
 def is_tenant_wide(check_id: str) -> bool:
-    from workers.checks import REGISTRY
 
     spec = REGISTRY.get(check_id)
     return spec is not None and spec.scope == "tenant"

@@ -67,7 +67,9 @@ class SlackBot:
     def once(self, event_id: str, fn: Any, *args: Any, **kwargs: Any) -> None:
         """Run `fn` unless this Events API delivery was seen before (a retry). With Redis down
         the check fails open: answering twice beats not answering."""
-        from redis.exceptions import RedisError
+        from redis.exceptions import (
+            RedisError,  # deferred: Redis is optional (the embedded mode runs without it)
+        )
 
         try:
             first = self.store.first_time(event_id)

@@ -17,6 +17,7 @@ from bot.slack.text import plain_text
 from bot.slack.transport import SlackTransport
 from handlers.dispatch import UNAVAILABLE, locale_lang
 from handlers.identity import IdentityError
+from handlers.intents import parse
 from handlers.types import ChatRequest, Reply
 from workers.errors import ServiceUnavailable
 
@@ -38,7 +39,6 @@ class Conversation:
 
     def guess_lang(self, user: str, text: str = "") -> str:
         """The language for text sent before any API call: the wording, a cached locale, the default."""
-        from handlers.intents import parse
 
         return parse(text).lang or locale_lang(self.people.cached_locale(user)) or self.core.settings.lang
 

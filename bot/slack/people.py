@@ -58,7 +58,7 @@ class SlackPeople:
     def mention_email(self, user_id: str) -> str | None:
         """A user mentioned in a message (<@U…>) → their verified e-mail; None for bots, unknown
         ids or a failed lookup (the mention then stays a name the directory may not know)."""
-        from slack_sdk.errors import SlackApiError
+        from slack_sdk.errors import SlackApiError  # deferred: only the Slack transport needs it
 
         try:
             profile = self.profile(user_id)

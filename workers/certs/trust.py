@@ -327,7 +327,9 @@ class TrustStore:
         others += [ca.asn1 for ca in extras.values()]
         kwargs: dict[str, Any] = {}
         if self.online:
-            from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
+            from pyhanko_certvalidator.fetchers.aiohttp_fetchers import (
+                AIOHttpFetcherBackend,  # deferred: only online revocation checks need the HTTP fetchers
+            )
 
             backend = AIOHttpFetcherBackend(per_request_timeout=self.timeout)
             self._backends.append(backend)

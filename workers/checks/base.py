@@ -9,6 +9,9 @@ by side, so a new check is one function plus its sentences.
 
 from __future__ import annotations
 
+import ast
+import inspect
+import textwrap
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -85,10 +88,6 @@ def outcomes(spec: CheckSpec) -> tuple[str, ...]:
     its function's source. Its first entry is the check's severity in docs/checks.md."""
     known = _OUTCOMES.get(spec.id)
     if known is None:
-        import ast
-        import inspect
-        import textwrap
-
         tree = ast.parse(textwrap.dedent(inspect.getsource(spec.fn)))
         found = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and n.value in OUTCOME_ORDER}
         known = _OUTCOMES[spec.id] = tuple(s for s in OUTCOME_ORDER if s in found)

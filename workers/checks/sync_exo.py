@@ -10,6 +10,7 @@ from workers.checks.base import Context, Texts, check, make_finder, skip
 from workers.checks.publish import COUNT_LIMIT
 from workers.facts import AD_SMIME_CERT, AD_USER_CERT, EXO_SMIME_CERT, EXO_USER_CERT, UserFacts
 from workers.report import Finding, iso
+from workers.timestamps import parse_time
 
 OAB_AND_DOWNLOAD = timedelta(hours=48)
 PAIRS = ((AD_USER_CERT, EXO_USER_CERT), (AD_SMIME_CERT, EXO_SMIME_CERT))
@@ -125,7 +126,6 @@ def freshness(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     if org is None:
         yield skip(ctx, "sync.freshness", "entra-organization.json")
         return
-    from workers.timestamps import parse_time
 
     last = parse_time(org.get("onPremisesLastSyncDateTime"))
     if last is None:

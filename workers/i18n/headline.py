@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from workers.checks import REGISTRY
 from workers.facts import UserFacts
 from workers.report import Report
 
@@ -15,7 +16,6 @@ _FAIL_ORDER = (
 
 
 def headline(report: Report, user: UserFacts, sender: UserFacts | None, lang: str) -> str:
-    from workers.checks import REGISTRY
 
     de = lang == "de"
     who = user.primary_smtp or user.display

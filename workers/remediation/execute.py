@@ -32,13 +32,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
 from workers.approvals_store import FINAL, ApprovalRequest, ApprovalStore, decision_identity
 from workers.audit import AuditTrail, backup_dir, values_digest, write_backup
+from workers.certs.encoding import decode_byte_list
+from workers.certs.sst import read_sst
 from workers.config import Settings, load_settings
+from workers.diagnosis import Engine
 from workers.errors import AdWriteConflict, Retryable, SmimeDoctorError, UserLookupError
 from workers.jobspec import RQ_RETRY_INTERVALS_S, enqueue_execution  # noqa: F401  (re-exported)
 from workers.keys import Keys
 from workers.notify import Notifier
+from workers.outbox import RedisOutbox
 from workers.people import person_ids
 from workers.remediation.states import (  # noqa: F401  (re-exported: undo_plan, expected_states)
     CERT_ATTRIBUTES,
@@ -58,9 +64,10 @@ from workers.remediation.states import (  # noqa: F401  (re-exported: undo_plan,
     undo_plan,
 )
 from workers.roles import RoleBook, group_ids_of, names_of
+from workers.sources.directory import directory_for
 
 if TYPE_CHECKING:
-    from rq import Retry
+    from rq import Retry  # deferred: RQ is optional (the embedded mode runs without Redis)
 
     from workers.sources.directory import Directory
 
@@ -114,8 +121,8 @@ class ExecutionLease:
     holder about ``lease_s`` after its death — right when its lock has lapsed."""
 
     def __init__(self, redis: Any, key: str, lease_s: int) -> None:
-        from redis.lock import Lock
-        from rq import get_current_job
+        from redis.lock import Lock  # deferred: Redis is optional (the embedded mode runs without it)
+        from rq import get_current_job  # deferred: RQ is optional (the embedded mode runs without Redis)
 
         self.redis = redis
         self.key = key
@@ -161,7 +168,10 @@ class ExecutionLease:
         job = self.job
         if job is None or not job.worker_name:
             return
-        from rq.executions import WORKER_EXECUTIONS_KEY_TEMPLATE, Execution
+        from rq.executions import (  # deferred: RQ is optional (the embedded mode runs without Redis)
+            WORKER_EXECUTIONS_KEY_TEMPLATE,
+            Execution,
+        )
 
         try:
             index = self.redis.smembers(WORKER_EXECUTIONS_KEY_TEMPLATE.format(job.worker_name))
@@ -182,11 +192,8 @@ def run_execute(request_id: str) -> str | Retry:
     When another run holds the request's execution lock, it returns RQ's ``Retry``: RQ records a
     retry (not a success) and the worker's scheduler runs the job again ``BUSY_RETRY_S`` later, for
     as long as a live holder may take (the job timeout); a dead holder's lease lapses sooner."""
-    from redis import Redis
-    from rq import Retry
-
-    from workers.outbox import RedisOutbox
-    from workers.sources.directory import directory_for
+    from redis import Redis  # deferred: Redis is optional (the embedded mode runs without it)
+    from rq import Retry  # deferred: RQ is optional (the embedded mode runs without Redis)
 
     settings = load_settings()
     assert settings.redis_url, "an RQ worker needs SMIME_DOCTOR_REDIS_URL"
@@ -250,7 +257,6 @@ def _execute(
     redis: Any,
     attempts: int,
 ) -> str:
-    from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
     # Unreachable or throttling sources: the request goes back to approved and is retried later.
     run = retry(
@@ -360,7 +366,6 @@ def _apply(
 
 def _read_exo(exchange: Any, identity: str) -> tuple[dict[str, Any], dict[str, list[bytes]]]:
     """The recipient as Exchange Online has it now, and its certificate values (bytes)."""
-    from workers.certs.encoding import decode_byte_list
 
     record = exchange.get_mailbox(identity) or exchange.get_recipient(identity)
     if record is None:
@@ -499,7 +504,6 @@ def _certificate_outcome(
 
 
 def _sst_ders(sst: bytes) -> list[str]:
-    from workers.certs.sst import read_sst
 
     return [_sha(d) for d in read_sst(sst)] if sst else []
 
@@ -832,7 +836,6 @@ REDIAGNOSED = ("publish.", "sync.mailnickname", "addr.")
 
 def _rediagnose(directory: Directory, who: str) -> dict[str, str]:
     """The publish.*, sync.mailnickname and addr.* verdicts of a fresh diagnosis (worst status per check)."""
-    from workers.diagnosis import Engine
 
     rank = {"fail": 4, "error": 3, "warn": 2, "info": 1, "pass": 0}
     try:

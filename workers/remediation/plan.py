@@ -13,6 +13,8 @@ import hashlib
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from workers.certs.sst import read_sst, write_sst
+from workers.certs.x509 import parse_certificate
 from workers.checks.publish import (
     COUNT_LIMIT,
     address_ok,
@@ -449,8 +451,6 @@ def plan_upload_issuing_ca(ca: Any, current_sst: bytes | None, wanted: str, now:
     """The current SMIMECertificateIssuingCA SST (before) plus `ca` (after, written with write_sst).
     No change when it is already there, or (with `refusal`) when the result would hold an expired
     certificate — Set-SmimeConfig refuses such an upload."""
-    from workers.certs.sst import read_sst, write_sst
-    from workers.certs.x509 import parse_certificate
 
     plan: dict[str, Any] = {
         "action": "upload_issuing_ca",

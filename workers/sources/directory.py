@@ -13,7 +13,9 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol
 
 from workers.config import Settings
+from workers.demo_tenant import DATA_DIR
 from workers.facts import GroupInfo, TenantFacts, UserFacts
+from workers.sources.live import live_from_env
 from workers.sources.snapshot import Snapshot
 
 if TYPE_CHECKING:
@@ -56,12 +58,9 @@ def open_directory(snapshot: str | None = None, demo: bool = False) -> Directory
         directory = Snapshot(snapshot)
         return directory
     if not demo:
-        from workers.sources.live import live_from_env
-
         live = live_from_env()
         if live is not None:
             return live
-    from workers.demo_tenant import DATA_DIR
 
     directory = Snapshot(DATA_DIR)
     directory.is_demo = True

@@ -13,6 +13,7 @@ is fetched once and cached.
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
+from workers.certs.encoding import decode_bytes
 from workers.errors import (
     AuthError,
     ExchangeError,
@@ -251,7 +253,6 @@ class ExchangeSource:
         Callers compare before writing (re-read with get_mailbox / get_recipient). A synced
         recipient raises ``SyncedRecipientWriteError``; an unknown one ``RecipientNotFoundError``.
         """
-        import base64
 
         params: dict[str, Any] = {"Identity": identity}
         for prop, vs in values.items():
@@ -265,7 +266,6 @@ class ExchangeSource:
     def get_smime_issuing_ca(self) -> bytes:
         """SMIMECertificateIssuingCA as Exchange Online has it now (SST bytes; b"" when empty), read
         afresh with Get-SmimeConfig (the cached config is replaced)."""
-        from workers.certs.encoding import decode_bytes
 
         found = self.invoke("Get-SmimeConfig")
         if not found:
@@ -278,7 +278,6 @@ class ExchangeSource:
     def set_smime_issuing_ca(self, sst: bytes) -> None:
         """Set-SmimeConfig -SMIMECertificateIssuingCA (the SST as base64; ``$null`` for an empty store).
         Callers compare before writing (get_smime_issuing_ca)."""
-        import base64
 
         with self._smime_lock:
             self._smime_config = None

@@ -28,6 +28,10 @@ from workers.errors import (
 )
 from workers.facts import GroupInfo, TenantFacts, UserFacts
 from workers.people import guid_of_immutable_id
+from workers.sources.ad import AdSettings, AdSource, group_info
+from workers.sources.exchange import ExchangeSource
+from workers.sources.graph import GraphSource
+from workers.sources.m365_auth import TokenProvider
 from workers.sources.parsing import check_lookup_name
 from workers.sources.snapshot import Snapshot, sst_certificates
 
@@ -84,7 +88,7 @@ class M365Settings:
     def _session(self) -> Any:
         """A requests session that trusts `ca_file` and ignores REQUESTS_CA_BUNDLE (msal and requests
         would otherwise silently prefer the environment's bundle)."""
-        import requests
+        import requests  # deferred: only a configured Microsoft 365 source needs an HTTP session
 
         session = requests.Session()
         session.trust_env = False
@@ -92,9 +96,6 @@ class M365Settings:
         return session
 
     def sources(self) -> tuple[Any, Any]:
-        from workers.sources.exchange import ExchangeSource
-        from workers.sources.graph import GraphSource
-        from workers.sources.m365_auth import TokenProvider
 
         http = self._session() if self.ca_file else None
         pem = open(self.certificate_file, encoding="utf-8").read() if self.certificate_file else None  # noqa: SIM115
@@ -279,8 +280,6 @@ class LiveDirectory:
         """Groups named by DN, GUID, SID or CN: from AD when configured, else from Graph."""
         found: list[GroupInfo] | None = None
         if self.ad is not None:
-            from workers.sources.ad import group_info
-
             found = [group_info(r) for r in self.ad.find_groups(spec)]
         if not found and self.graph is not None:  # a cloud-only group (or no AD configured)
             found = self.graph.find_groups(spec)
@@ -290,8 +289,6 @@ class LiveDirectory:
         """Ids of every security group the person is in, nested included: AD's answer for people
         with an AD object, Graph's transitiveMemberOf for cloud-only people."""
         if self.ad is not None and facts.ad is not None:
-            from workers.sources.ad import group_info
-
             records = self.ad.security_groups_of(facts.ad.dn)
             return frozenset().union(*(group_info(r).ids for r in records))
         entra_id = facts.entra.id if facts.entra else (facts.exo.external_id if facts.exo else None)
@@ -347,8 +344,6 @@ def live_from_env() -> LiveDirectory | None:
     """The live directory the environment configures, or None when it configures none."""
     ad = None
     if os.environ.get("SMIME_DOCTOR_AD_SERVERS"):
-        from workers.sources.ad import AdSettings, AdSource
-
         ad = AdSource(AdSettings.from_env())
     m365 = M365Settings.from_env()
     exchange = graph = None

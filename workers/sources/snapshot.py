@@ -15,7 +15,9 @@ import hashlib
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -123,7 +125,6 @@ class Snapshot:
         collected = parse_time(self.meta.get("collected_at"))
         if collected is None:
             newest = max((self.path / FILES[n]).stat().st_mtime for n in self.available)
-            from datetime import UTC, datetime
 
             collected = datetime.fromtimestamp(newest, tz=UTC)
         t.collected_at = collected
@@ -171,7 +172,6 @@ class Snapshot:
         if self._load_in_parallel():
             # The exports are independent until matching: read the Exchange Online export (the
             # largest) in a forked process while this one reads the LDIF and the Graph export.
-            from concurrent.futures import ProcessPoolExecutor
 
             with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
                 exo_read = pool.submit(parsing.map_json_records, self.path / FILES["exo"], _exo_item)
