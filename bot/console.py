@@ -33,6 +33,7 @@ from workers.answers import (
 )
 from workers.config import Settings
 from workers.errors import ServiceUnavailable
+from workers.targets import ConsoleTarget
 
 ANSWER_TIMEOUT_S = 120
 
@@ -109,13 +110,14 @@ class ConsoleTransport:
 
     def deliver(self, target: dict[str, Any], answer: dict[str, Any]) -> None:
         """`answer` is the outbox JSON, read into its type here (bot.delivery.Transport)."""
-        if target.get("session") != self.session:
+        to = ConsoleTarget.from_json(target)
+        if to.session != self.session:
             raise RuntimeError("answer for another console session")  # stays pending for its owner
-        text = render_answer(answer_from_json(answer), target.get("lang", "en"))
+        text = render_answer(answer_from_json(answer), to.lang or "en")
         with self.lock:
             self.out.write(f"bot> {text}\n\n")
             self.out.flush()
-        self.answered.setdefault(target["target_id"], threading.Event()).set()
+        self.answered.setdefault(to.target_id, threading.Event()).set()
 
     def expect(self, target_id: str) -> threading.Event:
         return self.answered.setdefault(target_id, threading.Event())
@@ -149,9 +151,7 @@ class ConsoleChat:
         if reply.job is None:
             self.out.write("\n")
             return reply.kind
-        target = {"platform": "console", "session": self.session, "target_id": request_id, "lang": reply.lang}
-        if self.stream:
-            target["stream"] = self.stream
+        target = ConsoleTarget(request_id, reply.lang, self.stream, session=self.session).to_json()
         done = self.transport.expect(request_id)
         try:
             self.app.dispatcher.submit(reply.job, target)

@@ -25,6 +25,7 @@ from workers.answers import (
     answer_from_json,
     to_json,
 )
+from workers.targets import SlackTarget
 
 log = logging.getLogger("smime_doctor.slack")
 
@@ -45,32 +46,33 @@ class SlackTransport:
         self.store = store
         self.home = home
 
-    def deliver(self, target: dict[str, Any], answer_json: dict[str, Any]) -> None:
-        """`answer_json` is the outbox JSON, read into its type here (bot.delivery.Transport)."""
-        lang = target.get("lang") or self.default_lang
+    def deliver(self, target_json: dict[str, Any], answer_json: dict[str, Any]) -> None:
+        """The outbox JSON, read into its types here (bot.delivery.Transport)."""
+        target = SlackTarget.from_json(target_json)
+        lang = target.lang or self.default_lang
         answer = answer_from_json(answer_json)
         approval = isinstance(answer, ApprovalRequestAnswer | ApprovalUpdateAnswer)
-        user = target.get("user")
-        if user and isinstance(answer, ReportAnswer) and (target.get("home") or target.get("home_cache")):
+        user = target.user
+        if user and isinstance(answer, ReportAnswer) and (target.home or target.home_cache):
             self.store.put_home(user, to_json(answer))
-        if target.get("home"):
+        if target.home:
             if self.home is not None and user:
                 self.home.publish(user)
             return
         if isinstance(answer, ApprovalRequestAnswer | ApprovalUpdateAnswer) and not user:
             self._to_approvers(target, answer, lang)
             return
-        message = render(answer, lang, buttons=not approval, again=target.get("text") or "status")
-        if target.get("ephemeral") and target.get("channel") and user:
+        message = render(answer, lang, buttons=not approval, again=target.text or "status")
+        if target.ephemeral and target.channel and user:
             for blocks in [message.blocks, *message.detail]:
                 self.client.chat_postEphemeral(
-                    channel=target["channel"], user=user, text=message.text, blocks=blocks
+                    channel=target.channel, user=user, text=message.text, blocks=blocks
                 )
             return
-        channel = target.get("channel") or self.people.dm_channel(str(user))
+        channel = target.channel or self.people.dm_channel(str(user))
         ts = None
-        if target.get("ts") and not approval:
-            ts = self._replace(channel, target["ts"], message)
+        if target.ts and not approval:
+            ts = self._replace(channel, target.ts, message)
         if ts is None:
             ts = self.client.chat_postMessage(channel=channel, text=message.text, blocks=message.blocks)["ts"]
         self._thread(channel, ts, message)
@@ -91,10 +93,10 @@ class SlackTransport:
             self.client.chat_postMessage(channel=channel, thread_ts=ts, text=message.text, blocks=blocks)
 
     def _to_approvers(
-        self, target: dict[str, Any], answer: ApprovalRequestAnswer | ApprovalUpdateAnswer, lang: str
+        self, target: SlackTarget, answer: ApprovalRequestAnswer | ApprovalUpdateAnswer, lang: str
     ) -> None:
         request = answer.request
-        channel = target["channel"]
+        channel = str(target.channel)
         message = render(answer, lang, buttons=True)
         posted = [r for r in self.store.approval_messages(request["id"]) if r["channel"] == channel]
         if posted:

@@ -26,6 +26,7 @@ from workers.answers import (
     answer_from_json,
 )
 from workers.keys import Keys
+from workers.targets import TeamsTarget
 
 log = logging.getLogger("smime_doctor.teams")
 DELIVERY_TIMEOUT_S = 60
@@ -81,13 +82,14 @@ class TeamsTransport:
 
     async def deliver_async(self, target: dict[str, Any], answer_json: dict[str, Any]) -> None:
         """`answer_json` is the outbox JSON, read into its type here (bot.delivery.Transport)."""
-        reference = reference_from_json(target["conversation_reference"])
-        lang = str(target.get("lang") or "en")
+        to = TeamsTarget.from_json(target)
+        reference = reference_from_json(to.conversation_reference)
+        lang = to.lang or "en"
         answer = answer_from_json(answer_json)
         activity = message(answer_card(answer, lang), answer_summary(answer, lang))
         request_id = _request_id(answer)
         conversation_id = reference.conversation.id if reference.conversation else ""
-        replace = target.get("activity_id")
+        replace = to.activity_id
         if isinstance(answer, ApprovalUpdateAnswer) and request_id:
             replace = self.cards.find(request_id, conversation_id) or None
 
