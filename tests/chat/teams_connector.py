@@ -22,7 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.chat.conftest import free_port
+from tests.support.services import free_port
 
 
 class Served:

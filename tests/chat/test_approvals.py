@@ -13,8 +13,9 @@ from redis import Redis
 from handlers.approvals import Approvals
 from handlers.identity import Person
 from handlers.policy import Policy
-from tests.chat.conftest import RedisServer, Workers
 from tests.chat.test_pipeline import chat
+from tests.support.services import RedisServer, Workers
+from tests.support.waiting import wait_until
 from workers.config import Roles
 
 
@@ -136,9 +137,7 @@ def test_reset_request_end_to_end_through_workers(redis_url: str, workers: Worke
         approver.say("pending")
         assert request_id in approver_out.getvalue()
         assert approver.say(f"approve {request_id}") == "answer"
-        deadline = time.monotonic() + 10
-        while "is now approved" not in user_out.getvalue() and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until(lambda: "is now approved" in user_out.getvalue(), 10, "the requester to be told")
     finally:
         user.close()
         approver.close()

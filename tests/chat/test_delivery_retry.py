@@ -1,7 +1,7 @@
 """Deliveries are retried while the bot runs: a failed one with backoff, a dead instance's taken
 over, one that keeps failing dead-lettered (and shown by check-config and audit-log).
 
-Real redis-server (tests/chat/conftest.py), the real RedisOutbox and Delivery loop thread, with
+Real redis-server (tests/conftest.py), the real RedisOutbox and Delivery loop thread, with
 small retry settings so everything happens within seconds. Every wait polls a real condition.
 """
 
@@ -13,14 +13,15 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from redis import Redis
 
 from bot.delivery import Delivery
-from tests.chat.conftest import ROOT
+from tests.support.services import ROOT
+from tests.support.waiting import wait_until
 from workers.outbox import GROUP, RedisOutbox, RetryPolicy, dead_letter_stream, dead_letters
 
 STREAM = "smime:outbox"
@@ -44,16 +45,6 @@ class FlakyTransport:
             if len(self.calls) <= self.failures:
                 raise RuntimeError("slack_error: 500 internal_error (chat.update)")
             self.delivered.append(answer)
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float) -> float:
-    """Poll ``predicate`` until true; seconds it took. Fails at the deadline."""
-    start = time.monotonic()
-    while not predicate():
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"not within {timeout} s")
-        time.sleep(0.02)
-    return time.monotonic() - start
 
 
 def message(n: int = 1) -> dict[str, Any]:

@@ -1,9 +1,9 @@
 """Executions never hang: a worker killed mid-execution is replaced, a busy run is retried.
 
 Real redis-server, real `smime-doctor worker` processes (SimpleWorker, the default) and the real
-Samba AD DC of tests/integration/test_remediation.py (its module DC, `live` fixture and helpers).
-The pause point is the test-only hook SMIME_DOCTOR_FAULT_DELAY_S with
-SMIME_DOCTOR_FAULT_POINT=after_backup: the execution has saved its backup and not written yet.
+Samba AD DC of the remediation tests (the `own_dc` and `live` fixtures of tests/conftest.py, helpers in tests/support/remediation.py).
+The pause is the fault drill ``after_backup`` (tests/support/faults.py): the execution has saved
+its backup and not written yet.
 """
 
 from __future__ import annotations
@@ -15,22 +15,20 @@ from typing import Any
 from rq.job import Job, JobStatus
 from rq.results import Result
 
-from tests.chat.conftest import Workers
-from tests.integration import test_remediation as remediation
-from tests.integration.test_remediation import (
+from tests.support.faults import fault_env
+from tests.support.remediation import (  # own_dc and live: tests/conftest.py
     ad_env,
     approved_request,
     audit_events,
     certs_of,
     sha,
     state,
-    wait_for,
 )
+from tests.support.services import Workers
+from tests.support.waiting import wait_until as wait_for
 from workers.approvals_store import ApprovalStore
 from workers.remediation.execute import ExecutionLease
 
-own_dc = remediation.own_dc  # a DC of this module's own, loaded with the demo tenant
-live = remediation.live  # this process on that DC; ts.user's certificates restored after each test
 REQUESTER_STREAM = "smime:outbox:console:requester"
 
 
@@ -78,9 +76,7 @@ def test_a_worker_killed_between_backup_and_write_is_replaced_within_two_minutes
     request_id, plan = _approved_with_requester(live)
     r = live["redis"]
     env = ad_env(live["dc"])
-    paused = Workers(
-        redis_url, {**env, "SMIME_DOCTOR_FAULT_DELAY_S": "3600", "SMIME_DOCTOR_FAULT_POINT": "after_backup"}
-    )
+    paused = Workers(redis_url, {**env, **fault_env("after_backup", 3600)})
     survivor = Workers(redis_url, env)
     try:
         [first] = paused.start(1)  # the approval queued the execution job (exec-<request id>)

@@ -22,7 +22,6 @@ import pytest
 from bot.console import ConsoleChat
 from bot.render.cards import APPROVE_VERB, DENY_VERB
 from handlers.dispatch import UNAVAILABLE
-from tests.chat.conftest import RedisServer
 from tests.chat.slack_mock import Call as SlackCall
 from tests.chat.teams_connector import Call as TeamsCall
 from tests.chat.teams_connector import FakeConnector
@@ -40,6 +39,7 @@ from tests.chat.test_teams import (  # noqa: F401  (fixtures)
     endpoint,
     invoke,
 )
+from tests.support.services import RedisServer
 from workers.config import load_settings
 
 EN, DE = UNAVAILABLE["en"], UNAVAILABLE["de"]

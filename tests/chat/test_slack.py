@@ -26,8 +26,8 @@ from slack_sdk.signature import SignatureVerifier
 from bot.slack.app import SlackBot, build_slack
 from bot.slack.config import SlackConfig
 from bot.slack.http import make_http_server
-from tests.chat.conftest import ROOT, RedisServer, Workers
 from tests.chat.slack_mock import BOT_USER, MockSlack
+from tests.support.services import ROOT, RedisServer, Workers, settled_jobs
 from workers.config import load_settings
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -245,11 +245,7 @@ def test_slash_command_acks_at_once_and_the_working_message_becomes_the_answer(
     assert not slack.api.of(
         "chat.postMessage", lambda c: c.args["channel"] == "C0GENERAL"
     )  # never in the channel
-    r = Redis.from_url(redis_url)
-    from rq import Queue
-    from rq.registry import FinishedJobRegistry
-
-    assert len(FinishedJobRegistry(queue=Queue("interactive", connection=r))) == 1  # a worker did the work
+    assert settled_jobs(redis_url, at_least=1) == 1  # a worker did the work
 
 
 def test_direct_message_in_german_gets_a_german_answer_once_despite_retries(

@@ -24,10 +24,11 @@ from typing import Any
 
 import pytest
 
-from tests.chat.conftest import ROOT, Workers
 from tests.chat.slack_mock import BOT_USER, MockSlack
 from tests.chat.slack_socket import APP_ID, Ack, SocketModeServer
 from tests.chat.test_slack import USERS, action_ids, section_texts
+from tests.support.services import ROOT, Workers
+from tests.support.waiting import wait_until
 
 BOT_TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-1-A0SMIME-1-socketmodetest"
@@ -308,7 +309,9 @@ def test_on_port_443_the_socket_is_tls_and_the_certificate_is_verified(
     trusting: BotProcess | None = None
     try:
         api.wait_for("apps.connections.open", timeout=30)  # it got a wss:// URL and tried it
-        time.sleep(2)
+        wait_until(
+            lambda: "CERTIFICATE_VERIFY_FAILED" in untrusting.output(), 30, "the bot to refuse the test CA"
+        )
         assert server.connections == [], untrusting.output()  # the TLS handshake never completed
         assert untrusting.stop() == 0
         assert "CERTIFICATE_VERIFY_FAILED" in untrusting.output()

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.chat.conftest import Workers
 from tests.chat.test_slack import Slack, slack, slack_api  # noqa: F401  (fixtures)
+from tests.support.services import Workers
 
 
 def test_check_a_typed_address_answers_about_that_person(slack: Slack, workers: Workers) -> None:  # noqa: F811

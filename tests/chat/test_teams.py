@@ -30,8 +30,8 @@ from bot.teams.bot import TeamsBot
 from bot.teams.config import TeamsConfig
 from bot.teams.server import APP_KEY, make_web_app, teams_lookup
 from bot.teams.transport import ApprovalCards, TeamsTransport
-from tests.chat.conftest import Workers
 from tests.chat.teams_connector import FakeConnector, Served
+from tests.support.services import Workers
 from workers.config import load_settings
 from workers.errors import InputError
 

@@ -47,7 +47,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from bot.teams.auth import make_authentication
 from bot.teams.config import TeamsConfig
 from bot.teams.server import make_web_app
-from tests.chat.conftest import Workers
 from tests.chat.teams_connector import FakeConnector, Served
 from tests.chat.test_teams import (
     APP_ID,
@@ -64,6 +63,8 @@ from tests.chat.test_teams import (
     in_conversation,
     token,
 )
+from tests.support.services import Workers
+from tests.support.waiting import wait_until
 from workers.config import load_settings
 from workers.errors import InputError
 
@@ -102,12 +103,8 @@ class Login:
         return self.served.url
 
     def wait_tokens(self, count: int, timeout: float = 30) -> list[TokenRequest]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if len(self.tokens) >= count:
-                return list(self.tokens)
-            time.sleep(0.05)
-        raise AssertionError(f"expected {count} token requests, saw {self.tokens}")
+        wait_until(lambda: len(self.tokens) >= count, timeout, f"{count} token request(s)")
+        return list(self.tokens)
 
 
 def login_app(login: Callable[[], Login]) -> web.Application:
@@ -264,6 +261,16 @@ def start_bot(redis_url: str, connector: FakeConnector, login: Login) -> Iterato
         served.stop()
 
 
+def turn_failed(caplog: pytest.LogCaptureFixture) -> bool:
+    """The bot logged its one-line "turn failed" error (it does that before the "Sorry" reply)."""
+    return any(
+        r.levelno >= logging.ERROR
+        and r.name == "smime_doctor.teams"
+        and r.getMessage().startswith("turn failed")
+        for r in caplog.records
+    )
+
+
 def signed(login: Login, connector: FakeConnector) -> dict[str, str]:
     """The Authorization header the Bot Framework puts on an activity for this bot."""
     return {"Authorization": f"Bearer {token(login.key, connector.url)}"}
@@ -332,7 +339,7 @@ def test_single_tenant_bot_asks_its_own_tenant_and_a_multi_tenant_setting_is_ref
     wrong = start_bot(app_type="MultiTenant")
     assert wrong.post(activity(connector, "help", user=STALE), signed(login, connector)).status_code == 201
     login.wait_tokens(2)
-    time.sleep(1)
+    wait_until(lambda: turn_failed(caplog), 30, "the failed turn to be logged")
     # the turn's reply, maybe again for the error handler's "Sorry" (same credentials: msal
     # may hold back an identical request that just failed with 400)
     refused = login.tokens[1:]
@@ -404,7 +411,7 @@ def test_wrong_app_password_sends_nothing_and_logs_one_error_without_the_secret(
     endpoint = start_bot(password=wrong)
     assert endpoint.post(activity(connector, "help", user=STALE), signed(login, connector)).status_code == 201
     login.wait_tokens(1)
-    time.sleep(1)
+    wait_until(lambda: turn_failed(caplog), 30, "the failed turn to be logged")
     seen = list(login.tokens)  # the turn's reply, and (unless msal holds it back) the "Sorry"
     assert 1 <= len(seen) <= 2
     assert {(t.client_id, t.secret_ok, t.status) for t in seen} == {(APP_ID, False, 401)}

@@ -1,6 +1,6 @@
 """The bundled demo tenant, user by user: each field case produces the findings it was built for.
 
-expected.json is written by the demo generator from CHECKS.md's rules; the engine is held to
+expected.json is written by the demo generator from docs/checks.md's rules; the engine is held to
 it through the real command line (`smime-doctor diagnose USER --format json`).
 """
 

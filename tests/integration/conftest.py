@@ -18,19 +18,10 @@ import pytest
 from tests.samba import dc as samba
 from tests.samba import kerberos as krb
 from tests.samba.helpers import READER, SERVICE_PASSWORD, add_service_accounts, settings_for
+from tests.support.services import start_demo_dc
 from workers.sources.ad import AdSource
 
 CI = os.environ.get("CI", "").lower() == "true"
-
-
-def start_demo_dc(directory: Path) -> samba.DomainController:
-    """Restore, start and load a DC; a failure fails (CI, root) or skips (local non-root) the test."""
-    try:
-        return samba.start_with_demo(directory)
-    except (samba.SambaUnavailable, OSError, subprocess.SubprocessError) as exc:
-        if CI or os.geteuid() == 0:
-            pytest.fail(f"a Samba AD domain controller is required for these tests: {exc}")
-        pytest.skip(f"Samba AD DC not available (not root: cannot install it or bind LDAP ports): {exc}")
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ import pytest
 from tests.samba import dc as samba
 from tests.samba import kerberos as krb
 from tests.samba.helpers import READER, SERVICE_PASSWORD, admin_connection, settings_for
+from tests.support.waiting import wait_until
 from workers.demo_tenant import DATA_DIR
 from workers.errors import AdAuthError, AdError, InputError
 from workers.sources import parsing
@@ -133,7 +133,13 @@ def test_an_expired_ticket_says_renew_it(
     cache = f"FILE:{tmp_path / 'short-ccache'}"
     kerberos.kinit(READER, SERVICE_PASSWORD, ccache=cache, lifetime="3s")
     monkeypatch.setenv("KRB5CCNAME", cache)
-    time.sleep(4)
+
+    def expired() -> bool:  # klist -s: exit status 1 once the cache holds no unexpired ticket
+        env = {**os.environ, **kerberos.env(cache)}
+        return subprocess.run(["klist", "-s"], env=env, timeout=30).returncode != 0
+
+    assert not expired()  # the ticket is valid first: what follows is its expiry, not a bad kinit
+    wait_until(expired, 30, "the 3 s ticket to expire")
     with AdSource(kerberos_settings(samba_dc)) as src, pytest.raises(AdAuthError) as err:
         src.find_user("adele.vance")
     message = str(err.value)

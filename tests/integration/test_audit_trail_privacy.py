@@ -22,19 +22,14 @@ import pytest
 from handlers.approvals import Approvals
 from handlers.identity import person_of
 from handlers.policy import Policy
-from tests.integration import test_remediation as remediation
-from tests.integration.test_remediation import ROLES, approved_request, certs_of, state
 from tests.samba.helpers import settings_for
+from tests.support.remediation import ROLES, approved_request, certs_of, state
 from workers.config import Roles
 from workers.remediation.execute import run_execute, undo_plan
 from workers.sources.ad import AdSource
 from workers.sources.live import LiveDirectory
 
 # this module runs on test_remediation's fixtures: its own DC, a private Redis, ts.user restored after
-own_dc = remediation.own_dc
-live = remediation.live
-redis_server = remediation.redis_server
-redis_url = remediation.redis_url
 
 
 def sha(v: bytes) -> str:

@@ -22,13 +22,12 @@ from redis import Redis
 from handlers.approvals import Approvals
 from handlers.identity import IdentityResolver
 from handlers.policy import Policy
-from tests.chat import conftest as chat_fixtures
 from tests.emulators.m365 import RunningEmulator, start_emulator
-from tests.integration.conftest import start_demo_dc
-from tests.integration.test_remediation import _reset_directory_cache, ad_env, certs_of
 from tests.integration.test_remediation_exo import m365_env
 from tests.samba import dc as samba
 from tests.samba.helpers import admin_connection
+from tests.support.remediation import ad_env, certs_of, reset_directory_cache
+from tests.support.services import start_demo_dc
 from workers.approvals_store import ApprovalRequest, ApprovalStore
 from workers.audit import AuditTrail
 from workers.config import Roles
@@ -37,9 +36,6 @@ from workers.remediation.execute import run_execute
 from workers.remediation.plan import plan_reset
 from workers.roles import RoleBook
 from workers.sources.live import LiveDirectory, live_from_env
-
-redis_server = chat_fixtures.redis_server
-redis_url = chat_fixtures.redis_url
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = "OU=Contoso,DC=contoso,DC=example"
@@ -90,9 +86,9 @@ def env(
     }
     for k, v in values.items():
         monkeypatch.setenv(k, v)
-    _reset_directory_cache()
+    reset_directory_cache()
     yield values
-    _reset_directory_cache()
+    reset_directory_cache()
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import email
-import sys
 from collections.abc import Iterator
 from email.message import Message
 from functools import cache
@@ -21,12 +20,10 @@ from pathlib import Path
 import pytest
 from asn1crypto import cms
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from workers.certs.pkcs7 import parse_pkcs7  # noqa: E402
-from workers.certs.trust import TrustStore  # noqa: E402
-from workers.certs.x509 import CertInfo, parse_certificate  # noqa: E402
-from workers.errors import CertificateError  # noqa: E402
+from workers.certs.pkcs7 import parse_pkcs7
+from workers.certs.trust import TrustStore
+from workers.certs.x509 import CertInfo, parse_certificate
+from workers.errors import CertificateError
 
 AT = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
@@ -260,7 +257,7 @@ def _iter_rows() -> Iterator[tuple[str, str, int, int, list[str]]]:
 
 
 def pkits_summary() -> str:
-    """Markdown table "section | vectors | agree | differ (why)" for the README."""
+    """Markdown table "section | vectors | agree | differ (why)" for docs/trust.md."""
     lines = ["| section | vectors | agree | differ (why) |", "| --- | --- | --- | --- |"]
     total = total_agree = 0
     for section, title, n, agree, differ in _iter_rows():

@@ -21,26 +21,22 @@ from redis import Redis
 from handlers.approvals import Approvals
 from handlers.identity import person_of
 from handlers.policy import Policy
-from tests.chat import conftest as chat_fixtures
-from tests.integration.conftest import start_demo_dc
-from tests.integration.test_remediation import (
-    ROLES,
-    _reset_directory_cache,
-    ad_env,
-    console_chats,
-    state,
-    wait_for,
-)
 from tests.samba import dc as samba
 from tests.samba.helpers import admin_connection, settings_for
+from tests.support.remediation import (
+    ROLES,
+    ad_env,
+    console_chats,
+    reset_directory_cache,
+    state,
+)
+from tests.support.services import start_demo_dc
+from tests.support.waiting import wait_until
 from workers.config import Roles
 from workers.remediation.execute import run_execute
 from workers.remediation.plan import plan_action
 from workers.sources.ad import AdSource
 from workers.sources.live import LiveDirectory
-
-redis_server = chat_fixtures.redis_server
-redis_url = chat_fixtures.redis_url
 
 USERS = ("no.nickname", "mixed.case", "stale.smime")
 ATTRS = ("mailNickname", "mail", "proxyAddresses", "userCertificate", "userSMIMECertificate")
@@ -72,14 +68,14 @@ def live(
     """This process on the live DC; no.nickname, mixed.case and stale.smime restored after each test."""
     for k, v in {**ad_env(own_dc), "SMIME_DOCTOR_REDIS_URL": redis_url}.items():
         monkeypatch.setenv(k, v)
-    _reset_directory_cache()
+    reset_directory_cache()
     with AdSource(settings_for(own_dc)) as ad:
         dns = {u: ad.find_user(u)[0] for u in USERS}
     original = {u: read(own_dc, dn) for u, dn in dns.items()}
     try:
         yield {"dc": own_dc, "dn": dns, "original": original, "redis": Redis.from_url(redis_url)}
     finally:
-        _reset_directory_cache()
+        reset_directory_cache()
         conn = admin_connection(own_dc)
         try:
             for u, dn in dns.items():
@@ -115,7 +111,9 @@ def request_and_approve(c: dict[str, Any], line: str) -> str:
     assert found, out.getvalue()[seen:]
     request_id = found[-1]
     assert approver.say(f"approve {request_id}") == "answer"
-    wait_for(lambda: state(c, request_id).state in ("done", "failed"))
+    wait_until(
+        lambda: state(c, request_id).state in ("done", "failed"), 30, f"request {request_id} to finish"
+    )
     done = state(c, request_id)
     assert done.state == "done", done.result
     return request_id

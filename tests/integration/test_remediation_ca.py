@@ -21,12 +21,12 @@ from redis import Redis
 from handlers.approvals import Approvals
 from handlers.identity import person_of
 from handlers.policy import Policy
-from tests.chat import conftest as chat_fixtures
-from tests.chat.conftest import Workers
 from tests.emulators.m365 import RunningEmulator, start_emulator
-from tests.integration.test_remediation import _reset_directory_cache, state, wait_for
 from tests.integration.test_remediation_exo import m365_env
 from tests.support import pki_factory
+from tests.support.remediation import reset_directory_cache, state
+from tests.support.services import Workers
+from tests.support.waiting import wait_until
 from workers.certs.encoding import decode_bytes
 from workers.certs.sst import read_sst, write_sst
 from workers.config import Roles
@@ -34,9 +34,6 @@ from workers.errors import SmimeDoctorError
 from workers.jobs import answer_or_error
 from workers.remediation.execute import run_execute, undo_plan
 from workers.sources.live import LiveDirectory
-
-redis_server = chat_fixtures.redis_server
-redis_url = chat_fixtures.redis_url
 
 CHRISTIE, ADELE, ALEX = (
     "christie.cline@contoso.example",
@@ -65,7 +62,7 @@ def live(
     env = {**m365_env(emu, tmp_path), "SMIME_DOCTOR_ROLES": json.dumps(ROLES)}
     for k, v in {**env, "SMIME_DOCTOR_REDIS_URL": redis_url}.items():
         monkeypatch.setenv(k, v)
-    _reset_directory_cache()
+    reset_directory_cache()
     saved = copy.deepcopy(emu.emulator.tenant.smime_config)
     directory = LiveDirectory(None, emu.exchange(), emu.graph())
     redis = Redis.from_url(redis_url)
@@ -79,7 +76,7 @@ def live(
         }
     finally:
         directory.close()
-        _reset_directory_cache()
+        reset_directory_cache()
         emu.emulator.tenant.smime_config.clear()
         emu.emulator.tenant.smime_config.update(saved)
 
@@ -131,7 +128,9 @@ def test_two_admins_approve_adding_a_ca_and_undo_restores_the_sst(
         assert approvals.decide(request.id, person(live, ADELE), True).state == "pending"  # same admin again
         assert state(live, request.id).state == "pending"
         assert approvals.decide(request.id, person(live, ALEX), True).state == "approved"
-        wait_for(lambda: state(live, request.id).state in ("done", "failed"))
+        wait_until(
+            lambda: state(live, request.id).state in ("done", "failed"), 30, "the CA request to finish"
+        )
         done = state(live, request.id)
         assert done.state == "done", done.result
         new = read_sst(sst_of(emu))
@@ -149,7 +148,7 @@ def test_two_admins_approve_adding_a_ca_and_undo_restores_the_sst(
         assert undo_request.required == 2 and undo_request.approver_role == "admin"
         assert approvals.decide(undo_request.id, person(live, ALEX), True).state == "pending"
         assert approvals.decide(undo_request.id, person(live, ADELE), True).state == "approved"
-        wait_for(lambda: state(live, undo_request.id).state in ("done", "failed"))
+        wait_until(lambda: state(live, undo_request.id).state in ("done", "failed"), 30, "the undo to finish")
         assert state(live, undo_request.id).state == "done", state(live, undo_request.id).result
         assert sst_of(emu) == old
     finally:

@@ -22,15 +22,14 @@ from redis import Redis
 from handlers.approvals import Approvals
 from handlers.identity import person_of
 from handlers.policy import Policy
-from tests.chat import conftest as chat_fixtures
 from tests.emulators.m365 import RunningEmulator, start_emulator
-from tests.integration.test_remediation import (
-    _reset_directory_cache,
+from tests.support.remediation import (
     audit_events,
     console_chats,
+    reset_directory_cache,
     state,
-    wait_for,
 )
+from tests.support.waiting import wait_until
 from workers.approvals_store import ApprovalStore
 from workers.certs.encoding import decode_byte_list
 from workers.config import Roles
@@ -38,9 +37,6 @@ from workers.remediation.execute import ExecutionDeferred, run_execute
 from workers.remediation.plan import plan_reset
 from workers.sources.exchange import ExchangeSource
 from workers.sources.live import LiveDirectory
-
-redis_server = chat_fixtures.redis_server
-redis_url = chat_fixtures.redis_url
 
 CHRISTIE = "christie.cline@contoso.example"
 PROPS = ("UserCertificate", "UserSMimeCertificate")
@@ -98,13 +94,13 @@ def live(
     env = m365_env(emu, tmp_path)
     for k, v in {**env, "SMIME_DOCTOR_REDIS_URL": redis_url}.items():
         monkeypatch.setenv(k, v)
-    _reset_directory_cache()
+    reset_directory_cache()
     tenant = emu.emulator.tenant
     saved = copy.deepcopy(tenant.recipients)
     try:
         yield {"emu": emu, "env": env, "redis": Redis.from_url(redis_url)}
     finally:
-        _reset_directory_cache()
+        reset_directory_cache()
         for r, original in zip(tenant.recipients, saved, strict=True):
             r.clear()
             r.update(original)
@@ -132,7 +128,9 @@ def ask_and_approve(c: dict[str, Any], who: str, line: str) -> str:
     assert found, out.getvalue()[seen:]
     request_id = found[-1]
     assert c["chats"]["approver"].say(f"approve {request_id}") == "answer", c["outs"]["approver"].getvalue()
-    wait_for(lambda: state(c, request_id).state in ("done", "failed"))
+    wait_until(
+        lambda: state(c, request_id).state in ("done", "failed"), 30, f"request {request_id} to finish"
+    )
     done = state(c, request_id)
     assert done.state == "done", done.result
     return request_id
@@ -158,12 +156,13 @@ def test_cloud_only_reset_runs_in_exchange_online_and_undo_restores(chat: dict[s
     assert request.result["where"] == "exo" and request.result["changed"] == 1
     backup = json.loads(chat["redis"].get(f"smime:backup:{request_id}"))
     assert backup["where"] == "exo" and len(backup["values"]["exo.UserCertificate"]) == 2
-    wait_for(
+    wait_until(
         lambda: (
             "Done: removed 1 value(s) from christie.cline@contoso.example in Exchange Online"
             in chat["outs"]["christie"].getvalue()
         ),
         10,
+        "christie to be told the outcome",
     )
 
     undo_id = ask_and_approve(chat, "helpdesk", f"undo {request_id}")
@@ -286,7 +285,7 @@ def test_exchange_online_down_at_execution_puts_the_request_back_to_approved(liv
     finally:
         emu.emulator.reset()
     # Exchange Online is back: the job RQ retries executes the request exactly as planned
-    _reset_directory_cache()
+    reset_directory_cache()
     assert run_execute(request_id) == "done"
     after = values(emu, CHRISTIE)["UserCertificate"]
     assert [sha(v) for v in after] == [sha(v) for v in before["UserCertificate"][:-1]]

@@ -1,4 +1,4 @@
-"""A throwaway Samba AD domain controller for tests and benchmarks (see shared/reference/samba-ad.md).
+"""A throwaway Samba AD domain controller for tests and benchmarks (see docs/operations.md, "Tests and the services they start").
 
 Provisioning takes ~10 s, so the provisioned directory (domain, Exchange schema extension,
 TLS material, smb.conf fix-ups) is cached as a tarball under

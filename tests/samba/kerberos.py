@@ -5,9 +5,10 @@ What a Kerberos (SASL/GSSAPI) bind needs on the client, and how the tests get it
 - the MIT Kerberos client and headers (``kinit``, ``klist``, ``krb5-config``): installed with apt
   when missing, as root, like Samba in dc.py. ``libkrb5-dev`` is needed because the ``gssapi``
   package has no Linux wheel and builds from source against ``krb5-config``;
-- the ``gssapi`` package: the project's ``kerberos`` extra (pyproject.toml), installed with pip into
-  the interpreter running the tests when it is not importable (the first build takes about a
-  minute; pip caches the wheel). ``make demo`` never needs it;
+- the ``gssapi`` package: the project's ``kerberos`` extra (pyproject.toml) at the pins of
+  requirements-kerberos.lock (``make lock``), installed with pip into the interpreter running the
+  tests when it is not importable (the first build takes about a minute; pip caches the wheel).
+  ``make demo`` never needs it;
 - a krb5.conf: Samba writes a sample to the DC's ``private/krb5.conf``, but it finds the KDC through
   DNS SRV records the test machine does not have, so a krb5.conf naming the DC's 127.0.0.N as KDC
   is written next to it;
@@ -25,14 +26,14 @@ import os
 import shutil
 import subprocess
 import sys
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from tests.samba.dc import DC_HOST_NAME, REALM, DomainController, SambaUnavailable, run
 
 APT_PACKAGES = ["krb5-user", "libkrb5-dev"]  # kinit/klist/kvno; krb5-config and headers for gssapi
-PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
+# `make lock`: runtime + the kerberos extra, pinned with hashes like requirements.lock
+KERBEROS_LOCK = Path(__file__).resolve().parents[2] / "requirements-kerberos.lock"
 
 
 class KerberosUnavailable(SambaUnavailable):
@@ -72,13 +73,11 @@ def ensure_client() -> None:
         )
 
 
-def kerberos_extra() -> list[str]:
-    """The requirements of the project's optional ``kerberos`` extra, as pyproject.toml declares them."""
-    project = tomllib.loads(PYPROJECT.read_text())["project"]
-    extra: list[str] = project.get("optional-dependencies", {}).get("kerberos", [])
-    if not extra:
-        raise KerberosUnavailable(f"{PYPROJECT} declares no 'kerberos' extra")
-    return extra
+def kerberos_requirements() -> list[str]:
+    """pip's arguments for the project's ``kerberos`` extra, at the pins of requirements-kerberos.lock."""
+    if not KERBEROS_LOCK.is_file():
+        raise KerberosUnavailable(f"{KERBEROS_LOCK} is missing (make lock writes it)")
+    return ["--require-hashes", "-r", str(KERBEROS_LOCK)]
 
 
 def gssapi_importable() -> bool:
@@ -95,14 +94,17 @@ def ensure_gssapi() -> None:
     if gssapi_importable():
         return
     ensure_client()  # gssapi builds from source against krb5-config / the krb5 headers
-    cmd = [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", *kerberos_extra()]
+    pip = [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    cmd = [*pip, *kerberos_requirements()]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-8:]
-        raise KerberosUnavailable("pip install " + " ".join(kerberos_extra()) + " failed: " + "\n".join(tail))
+        raise KerberosUnavailable(
+            "pip install " + " ".join(kerberos_requirements()) + " failed: " + "\n".join(tail)
+        )
     if not gssapi_importable():
         raise KerberosUnavailable(
-            f"pip installed {' '.join(kerberos_extra())} but 'import gssapi' still fails"
+            f"pip installed {' '.join(kerberos_requirements())} but 'import gssapi' still fails"
         )
 
 

@@ -15,6 +15,7 @@ from bot.render.blocks import (
     home_view,
     render,
 )
+from workers.answers import answer_from_json
 
 
 def finding(status: str, check: str, title: str, **kw: Any) -> dict[str, Any]:
@@ -83,13 +84,15 @@ def assert_within_limits(blocks: list[dict[str, Any]], max_blocks: int = MAX_BLO
 
 def test_headline_first_then_findings_by_severity_with_remedies() -> None:
     m = render(
-        report(
-            [
-                finding("warn", "publish.clutter", "Clutter"),
-                finding("pass", "cert.parse", "Readable"),
-                finding("fail", "cert.validity", "Expired"),
-                finding("info", "cert.template", "Template noted"),
-            ]
+        answer_from_json(
+            report(
+                [
+                    finding("warn", "publish.clutter", "Clutter"),
+                    finding("pass", "cert.parse", "Readable"),
+                    finding("fail", "cert.validity", "Expired"),
+                    finding("info", "cert.template", "Template noted"),
+                ]
+            )
         ),
         "en",
     )
@@ -116,14 +119,17 @@ def test_headline_first_then_findings_by_severity_with_remedies() -> None:
 
 
 def test_german_labels() -> None:
-    m = render(report([finding("fail", "cert.validity", "Abgelaufen")], headline="Nein — kaputt."), "de")
+    m = render(
+        answer_from_json(report([finding("fail", "cert.validity", "Abgelaufen")], headline="Nein — kaputt.")),
+        "de",
+    )
     joined = json.dumps(m.blocks, ensure_ascii=False)
     assert "Muss behoben werden" in joined and "Erneut prüfen" in joined and "Prüfungen bestanden" in joined
 
 
 def test_a_huge_report_folds_into_a_summary_and_thread_detail_within_limits() -> None:
     many = [finding("fail", f"cert.c{i}", f"Problem {i}", detail="x" * 5000) for i in range(180)]
-    m = render(report(many, certs=30), "en")
+    m = render(answer_from_json(report(many, certs=30)), "en")
     assert_within_limits(m.blocks)
     assert m.blocks[0]["text"]["text"].startswith(":x: *No")  # the headline survives folding
     assert m.blocks[-1]["type"] == "actions"  # and so do the next steps
@@ -137,11 +143,13 @@ def test_a_huge_report_folds_into_a_summary_and_thread_detail_within_limits() ->
 
 def test_directory_text_cannot_mention_or_link() -> None:
     evil = "<!channel> <@U123> <https://evil.example|click> & co"
-    m = render(report([finding("fail", "cert.validity", evil)], headline=evil), "en")
+    m = render(answer_from_json(report([finding("fail", "cert.validity", evil)], headline=evil)), "en")
     raw = json.dumps(m.blocks)
     assert "<!channel>" not in raw and "<@U123>" not in raw and "<https://" not in raw
     assert esc(evil) in m.blocks[0]["text"]["text"]
-    text_answer = render({"type": "text", "text": "<!here> hi", "candidates": ["<@U1>"]}, "en")
+    text_answer = render(
+        answer_from_json({"type": "text", "text": "<!here> hi", "candidates": ["<@U1>"]}), "en"
+    )
     assert "<!here>" not in json.dumps(text_answer.blocks) and "<@U1>" not in json.dumps(text_answer.blocks)
 
 
@@ -158,7 +166,7 @@ def test_audit_summary() -> None:
         },
         "tenant": [finding("warn", "exo.smime_config", "SMIME config")],
     }
-    m = render(answer, "en")
+    m = render(answer_from_json(answer), "en")
     assert m.blocks[0]["text"]["text"] == "*Audit: 43 users — 25 fail, 10 warn, 8 ok*"
     assert_within_limits(m.blocks)
     assert m.detail  # 2000 users do not fit one message
@@ -208,12 +216,13 @@ def test_a_decided_request_shows_who_decided_and_has_no_buttons() -> None:
         "state": "approved",
         "decisions": [{"actor": "alex.wilber", "display": "Alex Wilber", "approve": True, "at": 1}],
     }
-    m = render({"type": "approval_update", "request": decided, "event": "approved"}, "en")
+    m = render(answer_from_json({"type": "approval_update", "request": decided, "event": "approved"}), "en")
     assert not [b for b in m.blocks if b["type"] == "actions"]
     assert "Approved by Alex Wilber" in json.dumps(m.blocks)
     denied = {**decided, "state": "denied", "decisions": [{**decided["decisions"][0], "approve": False}]}
     assert "Abgelehnt von Alex Wilber" in json.dumps(
-        render({"type": "approval_update", "request": denied}, "de").blocks, ensure_ascii=False
+        render(answer_from_json({"type": "approval_update", "request": denied}), "de").blocks,
+        ensure_ascii=False,
     )
 
 
@@ -225,7 +234,7 @@ def test_plan_to_the_requester_names_the_request() -> None:
         "summaries": {"en": "1 value would be removed.", "de": "1 Wert würde entfernt."},
         "request": REQUEST,
     }
-    m = render(answer, "de")
+    m = render(answer_from_json(answer), "de")
     joined = json.dumps(m.blocks, ensure_ascii=False)
     assert m.blocks[0]["text"]["text"] == "1 Wert würde entfernt." and "R-abc123" in joined
 
@@ -274,7 +283,7 @@ def test_app_home_lists_recent_requests_with_their_latest_state() -> None:
 def test_a_clipped_section_never_ends_inside_an_entity_or_a_token() -> None:
     """A long hostile detail is cut before a half `&amp;` or `<!date…>`, never inside it."""
     for detail in ("&" * 4000, "*" * 400, "<@U1>" * 800):
-        m = render(report([finding("fail", "cert.expired", "X", detail=detail)]), "en")
+        m = render(answer_from_json(report([finding("fail", "cert.expired", "X", detail=detail)])), "en")
         for b in m.blocks + [b for d in m.detail for b in d]:
             if b["type"] == "section":
                 text = b["text"]["text"]

@@ -23,6 +23,7 @@ from bot.render.cards import (
     size_of,
 )
 from handlers.intents import parse
+from workers.answers import answer_from_json
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,7 +66,7 @@ def texts(card: dict[str, Any]) -> list[str]:
 
 
 def test_report_card_leads_with_the_headline(report: dict[str, Any]) -> None:
-    card = answer_card({"type": "report", "report": report}, "en")
+    card = answer_card(answer_from_json({"type": "report", "report": report}), "en")
     assert card is not None and card["type"] == "AdaptiveCard" and card["version"] == "1.5"
     head = card["body"][0]
     assert (
@@ -81,7 +82,7 @@ def test_report_buttons_are_commands_the_bot_understands(
     report: dict[str, Any], report_de: dict[str, Any]
 ) -> None:
     for rep, lang in ((report, "en"), (report_de, "de")):
-        card = answer_card({"type": "report", "report": rep}, lang)
+        card = answer_card(answer_from_json({"type": "report", "report": rep}), lang)
         assert card is not None
         said = [a["data"]["msteams"]["text"] for a in card["actions"]]
         kinds = [parse(s).kind for s in said]
@@ -90,7 +91,7 @@ def test_report_buttons_are_commands_the_bot_understands(
 
 
 def test_german_report_card(report_de: dict[str, Any]) -> None:
-    card = answer_card({"type": "report", "report": report_de}, "de")
+    card = answer_card(answer_from_json({"type": "report", "report": report_de}), "de")
     assert card is not None
     assert card["body"][0]["text"].startswith("✗ Nein")
     assert "Was zu tun ist" in texts(card)
@@ -111,7 +112,7 @@ def test_long_reports_are_folded_to_fit(report: dict[str, Any]) -> None:
         for i in range(120)
     ]
     big["certificates"] = big["certificates"] * 40
-    card = answer_card({"type": "report", "report": big}, "en")
+    card = answer_card(answer_from_json({"type": "report", "report": big}), "en")
     assert card is not None
     assert size_of(card) <= MAX_CARD_BYTES
     assert card["body"][0]["text"].startswith("✗")  # the answer survives folding
@@ -125,10 +126,10 @@ def test_audit_and_text_answers() -> None:
         "checks": [["cert.validity", 1]],
         "worst_users": [{"user": "a@x", "headline": "No"}],
     }
-    card = answer_card({"type": "audit", "summary": summary, "tenant": []}, "de")
+    card = answer_card(answer_from_json({"type": "audit", "summary": summary, "tenant": []}), "de")
     assert card is not None and texts(card)[0] == "Prüfung: 3 Benutzer"
-    assert answer_card({"type": "text", "text": "Hallo"}, "de") is None
-    assert answer_summary({"type": "text", "text": "Hallo"}, "de") == "Hallo"
+    assert answer_card(answer_from_json({"type": "text", "text": "Hallo"}), "de") is None
+    assert answer_summary(answer_from_json({"type": "text", "text": "Hallo"}), "de") == "Hallo"
 
 
 REQUEST = {

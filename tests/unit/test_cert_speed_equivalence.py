@@ -17,7 +17,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import re
-import sys
 import warnings
 from collections.abc import Iterator
 from functools import cache
@@ -34,12 +33,10 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import NameOID
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # make tests.support importable
-
-from workers.certs import x509 as certs_x509  # noqa: E402
-from workers.certs.trust import TrustStore, _checkable_by_extensions  # noqa: E402
-from workers.certs.x509 import CertInfo, parse_certificate  # noqa: E402
-from workers.errors import CertificateError  # noqa: E402
+from workers.certs import x509 as certs_x509
+from workers.certs.trust import TrustStore, _checkable_by_extensions
+from workers.certs.x509 import CertInfo, parse_certificate
+from workers.errors import CertificateError
 
 # cryptography warns about the odd certificates of its own test set
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")

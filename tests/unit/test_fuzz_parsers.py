@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,9 +21,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # make tests.support importable
-
-from tests.support.pki_factory import (  # noqa: E402
+from tests.support.pki_factory import (
     CAP_3DES,
     EKU_CLIENT_AUTH,
     EKU_EMAIL,
@@ -38,14 +35,14 @@ from tests.support.pki_factory import (  # noqa: E402
     outlook_pkcs7,
     to_ber,
 )
-from tests.support.strategies import mutations  # noqa: E402
-from workers.certs.encoding import decode_byte_list, decode_bytes  # noqa: E402
-from workers.certs.pkcs7 import Pkcs7Blob, parse_pkcs7  # noqa: E402
-from workers.certs.sst import read_sst, write_sst  # noqa: E402
-from workers.certs.x509 import CertInfo, parse_certificate, parse_certificate_pem_or_der  # noqa: E402
-from workers.errors import SmimeDoctorError  # noqa: E402
-from workers.facts import PublishedValue  # noqa: E402
-from workers.sources.parsing import (  # noqa: E402
+from tests.support.strategies import mutations
+from workers.certs.encoding import decode_byte_list, decode_bytes
+from workers.certs.pkcs7 import Pkcs7Blob, parse_pkcs7
+from workers.certs.sst import read_sst, write_sst
+from workers.certs.x509 import CertInfo, parse_certificate, parse_certificate_pem_or_der
+from workers.errors import SmimeDoctorError
+from workers.facts import PublishedValue
+from workers.sources.parsing import (
     ad_cert_values,
     ad_user_from_ldif,
     entra_from_json,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import struct
-import sys
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -24,9 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.x509.oid import NameOID
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # make tests.support importable
-
-from tests.support.pki_factory import (  # noqa: E402
+from tests.support.pki_factory import (
     CAP_3DES,
     CAP_AES128,
     CAP_AES256,
@@ -44,15 +41,15 @@ from tests.support.pki_factory import (  # noqa: E402
     outlook_pkcs7,
     to_ber,
 )
-from workers.certs.encoding import decode_byte_list, decode_bytes  # noqa: E402
-from workers.certs.pkcs7 import (  # noqa: E402
+from workers.certs.encoding import decode_byte_list, decode_bytes
+from workers.certs.pkcs7 import (
     OID_MS_ENCRYPTION_KEY_PREFERENCE,
     OID_SMIME_ENCRYPTION_KEY_PREFERENCE,
     parse_pkcs7,
 )
-from workers.certs.sst import read_sst, write_sst  # noqa: E402
-from workers.certs.x509 import parse_certificate, parse_certificate_pem_or_der  # noqa: E402
-from workers.errors import (  # noqa: E402
+from workers.certs.sst import read_sst, write_sst
+from workers.certs.x509 import parse_certificate, parse_certificate_pem_or_der
+from workers.errors import (
     CertificateError,
     EncodingError,
     JsonExportError,
@@ -60,8 +57,8 @@ from workers.errors import (  # noqa: E402
     Pkcs7Error,
     SstError,
 )
-from workers.facts import PublishedValue  # noqa: E402
-from workers.sources.parsing import (  # noqa: E402
+from workers.facts import PublishedValue
+from workers.sources.parsing import (
     ad_cert_values,
     ad_user_from_ldif,
     entra_from_json,

@@ -25,6 +25,7 @@ from bot.render.cards import answer_card, answer_summary
 from bot.render.escape import for_card_markdown, for_slack_mrkdwn, visible_controls
 from bot.render.text import render_report
 from tests.support.pki_factory import make_ca, make_leaf
+from workers.answers import answer_from_json
 from workers.certs.x509 import parse_certificate
 
 EVIL_LINK = "[✅ Approve this request](https://evil.example)"
@@ -199,7 +200,7 @@ def test_a_certificate_subject_is_no_link_in_the_approvers_card() -> None:
     answer = approval_request(
         cert.subject, "superseded by [this](https://evil.example/2)", requester=EVIL_LINK
     )
-    card = answer_card(answer, "en")
+    card = answer_card(answer_from_json(answer), "en")
     assert card is not None
     facts = [f for b in card["body"] if b["type"] == "FactSet" for f in b["facts"]]
     assert any(EVIL_LINK in card_shown(f["value"])[0] for f in facts)  # still reads as written
@@ -210,7 +211,7 @@ def test_a_certificate_subject_is_no_link_in_the_approvers_card() -> None:
 
 def test_a_display_name_is_no_link_and_no_formatting_in_a_report_card() -> None:
     name = EVIL_LINK + " **bold** _it_ ~~gone~~ `x` <https://evil.example> <at>Boss</at>"
-    card = answer_card(report(name, detail=f"- list item {name}\n\n1. {name}"), "en")
+    card = answer_card(answer_from_json(report(name, detail=f"- list item {name}\n\n1. {name}")), "en")
     assert card is not None
     shown = [assert_card_inert(t, frozenset({"p", "strong"})) for t in card_texts(card)]
     assert any(f"{name} (a@contoso.example)" == s for s in shown)
@@ -218,19 +219,19 @@ def test_a_display_name_is_no_link_and_no_formatting_in_a_report_card() -> None:
 
 def test_legitimate_names_still_read_right_in_cards() -> None:
     for name in LEGIT:
-        card = answer_card(report(name, email="a_b@contoso.example"), "en")
+        card = answer_card(answer_from_json(report(name, email="a_b@contoso.example")), "en")
         assert card is not None
         shown = [assert_card_inert(t, frozenset({"p", "strong"})) for t in card_texts(card)]
         assert f"{name} (a_b@contoso.example)" in shown
 
 
 def test_card_date_functions_in_directory_text_are_not_evaluated() -> None:
-    card = answer_card(report("{{DATE(2017-02-14T06:00:00Z, SHORT)}}"), "en")
+    card = answer_card(answer_from_json(report("{{DATE(2017-02-14T06:00:00Z, SHORT)}}")), "en")
     assert card is not None and not any("{{" in t for t in card_texts(card))
 
 
 def test_a_plain_text_answer_to_teams_is_escaped_markdown() -> None:
-    summary = answer_summary({"type": "text", "text": f"No user {EVIL_LINK} found."}, "en")
+    summary = answer_summary(answer_from_json({"type": "text", "text": f"No user {EVIL_LINK} found."}), "en")
     shown, tags = card_shown(summary)
     assert tags == {"p"} and shown == f"No user {EVIL_LINK} found."
 
@@ -239,7 +240,7 @@ def test_a_plain_text_answer_to_teams_is_escaped_markdown() -> None:
 
 
 def test_a_display_name_is_no_mention_link_or_formatting_in_slack() -> None:
-    m = render(report(SLACK_EVIL), "en")
+    m = render(answer_from_json(report(SLACK_EVIL)), "en")
     objects = mrkdwn_objects(m.blocks)
     assert all(o.get("verbatim") is True for o in objects)  # no auto-linked URLs or #channels
     who = next(o["text"] for o in objects if "a@contoso.example" in o["text"] and "(" in o["text"])
@@ -252,16 +253,18 @@ def test_a_display_name_is_no_mention_link_or_formatting_in_slack() -> None:
 
 
 def test_the_fallback_text_is_escaped_too() -> None:
-    m = render(report(SLACK_EVIL), "en")
+    m = render(answer_from_json(report(SLACK_EVIL)), "en")
     assert "<" not in m.text and ">" not in m.text
     assert SLACK_EVIL in html.unescape(m.text)
-    approval = render(approval_request("CN=x", "r", requester="<!channel> Anna_Maria*"), "en")
+    approval = render(
+        answer_from_json(approval_request("CN=x", "r", requester="<!channel> Anna_Maria*")), "en"
+    )
     assert "<" not in approval.text and "<!channel> Anna_Maria*" in html.unescape(approval.text)
 
 
 def test_a_certificate_subject_and_reason_are_inert_in_the_slack_approval() -> None:
     cert = hostile_certificate("<http://evil.example|✅ Approve> *now*", "x_y@evil.example")
-    m = render(approval_request(cert.subject, "_expired_ <!here>"), "en")
+    m = render(answer_from_json(approval_request(cert.subject, "_expired_ <!here>")), "en")
     change = next(o["text"] for o in mrkdwn_objects(m.blocks) if "ad.userCertificate" in o["text"])
     shown, active = slack_shown(change)
     assert cert.subject in shown and "_expired_ <!here>" in shown
@@ -270,7 +273,7 @@ def test_a_certificate_subject_and_reason_are_inert_in_the_slack_approval() -> N
 
 def test_legitimate_names_still_read_right_in_slack() -> None:
     for name in LEGIT:
-        m = render(report(name, email="a_b@contoso.example"), "en")
+        m = render(answer_from_json(report(name, email="a_b@contoso.example")), "en")
         texts = [slack_shown(o["text"]) for o in mrkdwn_objects(m.blocks)]
         assert (f"{name} (a_b@contoso.example)", []) in texts
         assert name in html.unescape(m.text)
@@ -291,7 +294,7 @@ def test_the_chat_console_prints_requests_as_text() -> None:
     answer = approval_request(
         "CN=[bold]x[/bold]", "\x1b[2Jgone", requester="[link=https://evil.example]me[/link]"
     )
-    out = render_answer(answer, "en")
+    out = render_answer(answer_from_json(answer), "en")
     assert "\x1b" not in out
     assert "[link=https://evil.example]me[/link]" in out and "[bold]x[/bold]" in out and "\\x1b[2Jgone" in out
 

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import socket
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from tests.support.trust_pki import Issued, issue, make_crl, make_ocsp_response, new_key  # noqa: E402
-from workers.certs.revocation import RevocationChecker  # noqa: E402
-from workers.certs.trust import TrustStore  # noqa: E402
+from tests.support.trust_pki import Issued, issue, make_crl, make_ocsp_response, new_key
+from workers.certs.revocation import RevocationChecker
+from workers.certs.trust import TrustStore
 
 AT = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 

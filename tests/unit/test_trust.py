@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import sys
-from pathlib import Path
 
 import pytest
 from cryptography import x509
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # make tests.support importable
-
-from tests.support.trust_pki import T2025, T2026, issue, name_of, new_key, simple_pki, unknown_extension  # noqa: E402
-from workers.certs.trust import PathResult, TrustStore  # noqa: E402
+from tests.support.trust_pki import T2025, T2026, issue, name_of, new_key, simple_pki, unknown_extension
+from workers.certs.trust import PathResult, TrustStore
 
 AT = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 

@@ -1,6 +1,6 @@
 """The tenant the Microsoft 365 emulator serves: Exchange Online recipients and settings, Graph users.
 
-Loaded from a snapshot folder (SNAPSHOT.md §1; the bundled demo tenant by default) or
+Loaded from a snapshot folder (docs/snapshot.md §1; the bundled demo tenant by default) or
 generated in memory (``synthetic_tenant``) for request-count benchmarks.
 """
 
@@ -124,7 +124,7 @@ def load_tenant(snapshot_dir: Path) -> Tenant:
     configs = records("exo-smimeconfig.json")
     smime_config = configs[0] if configs else {"Identity": "SmimeConfig", "Name": "SmimeConfig"}
     sst = snapshot_dir / "smime-issuing-ca.sst"
-    if sst.is_file():  # the raw store wins over the JSON copy (SNAPSHOT.md)
+    if sst.is_file():  # the raw store wins over the JSON copy (docs/snapshot.md)
         smime_config["SMIMECertificateIssuingCA"] = base64.b64encode(sst.read_bytes()).decode()
     orgs = records("entra-organization.json")
     organization = orgs[0] if orgs else {"id": str(uuid.uuid4()), "displayName": "Emulated"}

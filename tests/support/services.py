@@ -1,6 +1,7 @@
-"""Real services for the chat pipeline tests: a private redis-server and real RQ worker processes.
+"""Real services for the tests: a private redis-server and real RQ worker processes.
 
-Under CI=true a missing redis-server is a failure, never a skip.
+The fixtures that start them (``redis_server``, ``redis_url``, ``workers``) are in tests/conftest.py,
+visible to every test folder. Under CI=true a missing redis-server is a failure, never a skip.
 """
 
 from __future__ import annotations
@@ -13,12 +14,30 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.samba import dc as samba
+from tests.support.waiting import wait_until
+
+ROOT = Path(__file__).resolve().parents[2]  # the repository (tests/support/services.py)
+
+
+CI = os.environ.get("CI", "").lower() == "true"
+
+
+def start_demo_dc(directory: Path) -> samba.DomainController:
+    """Restore, start and load a Samba AD DC with the demo tenant (tests/samba/dc.py does the work).
+
+    A failure fails the test under CI=true or as root, and skips it locally without root (the
+    LDAP ports and apt need root)."""
+    try:
+        return samba.start_with_demo(directory)
+    except (samba.SambaUnavailable, OSError, subprocess.SubprocessError) as exc:
+        if CI or os.geteuid() == 0:
+            pytest.fail(f"a Samba AD domain controller is required for these tests: {exc}")
+        pytest.skip(f"Samba AD DC not available (not root: cannot install it or bind LDAP ports): {exc}")
 
 
 def free_port() -> int:
@@ -87,24 +106,6 @@ class RedisServer:
         self.start()
 
 
-@pytest.fixture(scope="session")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture()
-def redis_url(redis_server: RedisServer) -> Iterator[str]:
-    from redis import Redis
-
-    r = Redis.from_url(redis_server.url)
-    r.flushall()
-    yield redis_server.url
-    r.flushall()
-
-
 class Workers:
     """Real `smime-doctor worker` processes."""
 
@@ -140,12 +141,9 @@ class Workers:
         from rq import Worker
 
         r = Redis.from_url(self.redis_url)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if len(Worker.all(connection=r)) >= count:
-                return
-            time.sleep(0.1)
-        raise RuntimeError("RQ workers did not register")
+        wait_until(
+            lambda: len(Worker.all(connection=r)) >= count, timeout, f"{count} RQ worker(s) to register"
+        )
 
     def kill(self, proc: subprocess.Popen[bytes]) -> None:
         """SIGKILL the worker and any work-horse (a forking worker puts the horse in its own
@@ -170,8 +168,22 @@ class Workers:
                 os.killpg(proc.pid, signal.SIGKILL)
 
 
-@pytest.fixture()
-def workers(redis_url: str) -> Iterator[Workers]:
-    w = Workers(redis_url)
-    yield w
-    w.stop()
+def settled_jobs(redis_url: str, queue: str = "interactive", at_least: int = 1, timeout: float = 30) -> int:
+    """How many jobs of ``queue`` finished, read once the workers are done with it.
+
+    A worker publishes the answer from inside the job and records the job in the
+    FinishedJobRegistry only after it returns, so an answer can arrive before the registry shows
+    the job. Wait until at least ``at_least`` jobs are recorded and nothing is queued or running,
+    then count."""
+    from redis import Redis
+    from rq import Queue
+    from rq.registry import FinishedJobRegistry, StartedJobRegistry
+
+    q = Queue(queue, connection=Redis.from_url(redis_url))
+    finished, started = FinishedJobRegistry(queue=q), StartedJobRegistry(queue=q)
+    wait_until(
+        lambda: len(finished) >= at_least and q.count == 0 and len(started) == 0,
+        timeout,
+        f"{at_least} job(s) of queue {queue!r} to be recorded as finished and the queue to be idle",
+    )
+    return len(finished)
