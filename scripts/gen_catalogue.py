@@ -10,13 +10,14 @@ python scripts/gen_catalogue.py                          # print it
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
+
+from scripts.generated import generator_main  # noqa: E402
 
 TARGET = ROOT / "docs" / "checks.md"
 
@@ -133,24 +134,7 @@ def render() -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--write", metavar="FILE", type=Path, help="write the catalogue to FILE")
-    group.add_argument("--check", metavar="FILE", type=Path, help="exit 1 if FILE differs from the code")
-    args = parser.parse_args()
-    text = render()
-    if args.write:
-        args.write.write_text(text, encoding="utf-8")
-        return 0
-    if args.check:
-        if not args.check.is_file() or args.check.read_text(encoding="utf-8") != text:
-            print(f"{args.check} is stale: run `make docs`", file=sys.stderr)
-            return 1
-        return 0
-    sys.stdout.write(text)
-    return 0
+    return generator_main(__doc__, "the catalogue", render)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ python scripts/gen_config.py                                           # print i
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import textwrap
@@ -26,6 +25,8 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
 
 from pydantic import BaseModel  # noqa: E402
 from pydantic.fields import FieldInfo  # noqa: E402
+
+from scripts.generated import generator_main  # noqa: E402
 
 TARGET = ROOT / "deploy" / "smime-doctor.example.toml"
 ENV_PREFIX = "SMIME_DOCTOR_"
@@ -177,24 +178,7 @@ def render() -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--write", metavar="FILE", type=Path, help="write the example configuration to FILE")
-    group.add_argument("--check", metavar="FILE", type=Path, help="exit 1 if FILE differs from the model")
-    args = parser.parse_args()
-    text = render()
-    if args.write:
-        args.write.write_text(text, encoding="utf-8")
-        return 0
-    if args.check:
-        if not args.check.is_file() or args.check.read_text(encoding="utf-8") != text:
-            print(f"{args.check} is stale: run `make docs`", file=sys.stderr)
-            return 1
-        return 0
-    sys.stdout.write(text)
-    return 0
+    return generator_main(__doc__, "the example configuration", render)
 
 
 if __name__ == "__main__":
