@@ -15,8 +15,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from workers.sources.live import LiveDirectory
 
 from tests.samba import dc as samba
 from tests.support.waiting import wait_until
@@ -187,3 +191,19 @@ def settled_jobs(redis_url: str, queue: str = "interactive", at_least: int = 1, 
         f"{at_least} job(s) of queue {queue!r} to be recorded as finished and the queue to be idle",
     )
     return len(finished)
+
+
+def live_ad_at(port: int, monkeypatch: pytest.MonkeyPatch) -> LiveDirectory:
+    """A LiveDirectory whose only source is AD at 127.0.0.1:`port` (nothing, or a refusing
+    listener, there): how a chat job meets a domain controller that is down."""
+    from workers.sources.live import live_from_env  # deferred: a broken source must not stop collection
+
+    monkeypatch.setenv("SMIME_DOCTOR_AD_SERVERS", f"ldaps://127.0.0.1:{port}")
+    monkeypatch.setenv("SMIME_DOCTOR_AD_USER", "svc-smime@contoso.example")
+    monkeypatch.setenv("SMIME_DOCTOR_AD_PASSWORD", "not-used")
+    monkeypatch.setenv("SMIME_DOCTOR_AD_CONNECT_TIMEOUT", "1")
+    for name in ("SMIME_DOCTOR_M365_TENANT", "SMIME_DOCTOR_M365_CLIENT_ID"):
+        monkeypatch.delenv(name, raising=False)
+    directory = live_from_env()
+    assert directory is not None
+    return directory

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.services import live_ad_at
 from workers.demo_tenant import DATA_DIR
 from workers.errors import InputError, UserLookupError
 from workers.sources.snapshot import Snapshot
@@ -127,17 +128,9 @@ def test_chat_answers_name_no_host_port_or_setting_when_the_dc_is_unreachable(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     from workers import jobs
-    from workers.sources.live import live_from_env
 
     port = _closed_port()  # nothing listens there
-    monkeypatch.setenv("SMIME_DOCTOR_AD_SERVERS", f"ldaps://127.0.0.1:{port}")
-    monkeypatch.setenv("SMIME_DOCTOR_AD_USER", "svc-smime@contoso.example")
-    monkeypatch.setenv("SMIME_DOCTOR_AD_PASSWORD", "not-used")
-    monkeypatch.setenv("SMIME_DOCTOR_AD_CONNECT_TIMEOUT", "1")
-    for name in ("SMIME_DOCTOR_M365_TENANT", "SMIME_DOCTOR_M365_CLIENT_ID"):
-        monkeypatch.delenv(name, raising=False)
-    directory = live_from_env()
-    assert directory is not None
+    directory = live_ad_at(port, monkeypatch)
     caplog.set_level("INFO")
     try:
         for spec in (

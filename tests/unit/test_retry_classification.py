@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.services import live_ad_at
 from workers import errors
 from workers.remediation.execute import ExecutionDeferred
 
@@ -83,16 +84,8 @@ def test_a_chat_job_retries_an_unreachable_directory_before_it_answers(
     """The README's promise: transient source errors in chat jobs are retried (they were not: only
     ExecutionDeferred was). One diagnosis tries the DC N times; the job tries it 3 × N."""
     from workers import jobs
-    from workers.sources.live import live_from_env
 
-    monkeypatch.setenv("SMIME_DOCTOR_AD_SERVERS", f"ldaps://127.0.0.1:{refusing.port}")
-    monkeypatch.setenv("SMIME_DOCTOR_AD_USER", "svc-smime@contoso.example")
-    monkeypatch.setenv("SMIME_DOCTOR_AD_PASSWORD", "not-used")
-    monkeypatch.setenv("SMIME_DOCTOR_AD_CONNECT_TIMEOUT", "1")
-    for name in ("SMIME_DOCTOR_M365_TENANT", "SMIME_DOCTOR_M365_CLIENT_ID"):
-        monkeypatch.delenv(name, raising=False)
-    directory = live_from_env()
-    assert directory is not None
+    directory = live_ad_at(refusing.port, monkeypatch)
     try:
         directory.tenant  # noqa: B018  (read once: the tenant facts are cached, users are not)
         spec = {"kind": "diagnose", "subject": "alice", "lang": "en"}
