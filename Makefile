@@ -69,6 +69,7 @@ bench: $(STAMP)
 	$(PY) bench/chat_latency.py
 	$(PY) bench/slack_ack.py
 	$(PY) bench/live_diagnose.py
+	$(PY) bench/understanding.py
 
 catalogue: $(STAMP)
 	$(PY) scripts/gen_catalogue.py --write docs/checks.md

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from bot.delivery import Delivery, Transport
 from handlers.approvals import ApprovalRequest, Approvals, Outcome
-from handlers.dispatch import Dispatcher, InProcessQueue, RQQueue
+from handlers.chat import Dispatcher
+from handlers.conversation import MemoryConversations, RedisConversations
+from handlers.dispatch import InProcessQueue, RQQueue
 from handlers.identity import IdentityError, IdentityResolver
 from handlers.policy import Policy
 from workers.answers import Answer, ApprovalRequestAnswer, PlanAnswer, answer_from_json, to_json
@@ -72,7 +74,7 @@ class App:
         Takes and returns the outbox JSON (bot.delivery.Delivery.prepare)."""
         raw = message.get("answer") or {}
         answer = answer_from_json(raw)
-        if not isinstance(answer, PlanAnswer) or not answer.plan.get("changes"):
+        if not isinstance(answer, PlanAnswer) or not answer.plan.changes:
             return dict(raw) if isinstance(raw, dict) else to_json(answer)
         key = str(message.get("delivery_id"))
         request_id = self._opened_request(key)
@@ -80,9 +82,9 @@ class App:
         if request is None:
             requester = self.identity.resolve("directory", answer.asker)
             request = self.approvals.open(
-                answer.plan["action"],
+                answer.plan.action,
                 requester,
-                answer.plan["target"],
+                answer.plan.target,
                 answer.plan,
                 dict(message.get("target") or {}),
                 str((message.get("target") or {}).get("platform")),
@@ -152,7 +154,12 @@ def build_app(
         queue = InProcessQueue(directory, outbox)
     audit = AuditTrail(redis, settings.key_prefix, settings.audit_log_file)
     approvals = Approvals(policy, redis, settings.key_prefix, settings.approval_ttl_s)
-    dispatcher = Dispatcher(settings, directory, identity, policy, queue, approvals)
+    conversations = (
+        RedisConversations(redis, settings.key_prefix, settings.conversation_ttl_s)
+        if redis is not None
+        else MemoryConversations(settings.conversation_ttl_s)
+    )
+    dispatcher = Dispatcher(settings, directory, identity, policy, queue, approvals, conversations)
     delivery = Delivery(outbox, transports, redis, settings.key_prefix)
     app = App(settings, directory, dispatcher, delivery, outbox, identity, policy, approvals, audit, redis)
     approvals.on_change = app.notify

@@ -125,6 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--script", metavar="FILE", help="read the lines from FILE ('-' = stdin) instead of a prompt"
     )
     ch.add_argument(
+        "--format",
+        choices=["text", "jsonl"],
+        default="text",
+        help="jsonl (with --script): one JSON object per input line — input, intent, subject, sender, "
+        "request_id, focus, lang, reply, text (docs/chat.md)",
+    )
+    ch.add_argument(
         "--redis",
         metavar="URL",
         help="queue jobs on RQ workers via this Redis (default: $SMIME_DOCTOR_REDIS_URL, else in-process)",
@@ -317,8 +324,11 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from bot.console import run_chat
     from workers.config import load_settings
 
+    if args.format == "jsonl" and not args.script:
+        print("smime-doctor chat: --format jsonl needs --script FILE (or '-' for stdin)", file=sys.stderr)
+        return EXIT_INPUT
     settings = load_settings(snapshot=args.snapshot, redis_url=args.redis)
-    return run_chat(settings, args.as_user, args.lang, args.script)
+    return run_chat(settings, args.as_user, args.lang, args.script, args.format)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

@@ -8,9 +8,12 @@ trusted to say who they are, like a local login. Chat platforms never get that t
 from __future__ import annotations
 
 import io
+import json
 import sys
 import threading
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -19,8 +22,8 @@ from rich.console import Console
 from bot.app import App, build_app
 from bot.render.escape import for_terminal
 from bot.render.text import render_audit_summary, render_report
-from handlers.dispatch import UNAVAILABLE
-from handlers.types import ChatRequest
+from handlers.outage import UNAVAILABLE
+from handlers.types import ChatRequest, Reply
 from workers.answers import (
     Answer,
     ApprovalRequestAnswer,
@@ -33,6 +36,7 @@ from workers.answers import (
 )
 from workers.config import Settings
 from workers.errors import ServiceUnavailable
+from workers.plan_types import Change, changes_of
 from workers.targets import ConsoleTarget
 
 ANSWER_TIMEOUT_S = 120
@@ -57,11 +61,13 @@ def render_answer(answer: Answer, lang: str, width: int = 100) -> str:
                 console,
                 f"Approval needed: {request['id']} — {request['action']} for {request['target']} (asked by {request['requester']})",
             )
-            _plain(console, changes_text(request["plan"]))
+            _plain(console, changes_text(changes_of(request.get("plan"))))
             _plain(console, f"Answer 'approve {request['id']}' or 'deny {request['id']}'.")
         case ApprovalUpdateAnswer(request=request):
             who = ", ".join(d.get("display") or d["actor"] for d in request.get("decisions", [])) or "—"
-            _plain(console, f"Request {request['id']} is now {request['state']} ({who}).")
+            reasons = [str(d["reason"]) for d in request.get("decisions", []) if d.get("reason")]
+            because = f" Reason: {reasons[-1]}" if reasons else ""
+            _plain(console, f"Request {request['id']} is now {request['state']} ({who}).{because}")
         case TextAnswer(text=text):
             _plain(console, text)
     return buffer.getvalue().rstrip("\n")
@@ -73,21 +79,21 @@ def _plain(console: Console, text: str) -> None:
         console.print(for_terminal(line), emoji=False)
 
 
-def changes_text(plan: dict[str, Any]) -> str:
+def changes_text(changes: Sequence[Change]) -> str:
     """One line per change: a certificate (subject, expiry) or a text value (from → to)."""
     lines = []
-    for c in plan.get("changes", []):
-        what = c.get("subject") or "?"
-        if c.get("not_after"):
-            what += f" (until {c['not_after']})"
-        lines.append(f"  - {c['attribute']}: {what} — {c.get('reason', '')}")
+    for c in changes:
+        what = c.subject or "?"
+        if c.not_after:
+            what += f" (until {c.not_after})"
+        lines.append(f"  - {c.attribute}: {what} — {c.reason or ''}")
     return "\n".join(lines)
 
 
 def plan_text(answer: PlanAnswer, lang: str) -> str:
     lines = [answer.summaries.get(lang) or answer.summary]
-    if answer.plan.get("changes"):
-        lines.append(changes_text(answer.plan))
+    if answer.plan.changes:
+        lines.append(changes_text(answer.plan.changes))
     request = answer.request
     if request:
         lines.append(
@@ -102,11 +108,14 @@ def plan_text(answer: PlanAnswer, lang: str) -> str:
 class ConsoleTransport:
     platform = "console"
 
-    def __init__(self, out: TextIO, session: str) -> None:
+    def __init__(self, out: TextIO, session: str, echo: bool = True) -> None:
+        """`echo` False keeps answers for the caller (chat --format jsonl) instead of printing them."""
         self.out = out
         self.session = session
+        self.echo = echo
         self.lock = threading.Lock()
         self.answered: dict[str, threading.Event] = {}
+        self.texts: dict[str, str] = {}
 
     def deliver(self, target: dict[str, Any], answer: dict[str, Any]) -> None:
         """`answer` is the outbox JSON, read into its type here (bot.delivery.Transport)."""
@@ -115,20 +124,56 @@ class ConsoleTransport:
             raise RuntimeError("answer for another console session")  # stays pending for its owner
         text = render_answer(answer_from_json(answer), to.lang or "en")
         with self.lock:
-            self.out.write(f"bot> {text}\n\n")
-            self.out.flush()
+            self.texts[to.target_id] = text
+            if self.echo:
+                self.out.write(f"bot> {text}\n\n")
+                self.out.flush()
         self.answered.setdefault(to.target_id, threading.Event()).set()
 
     def expect(self, target_id: str) -> threading.Event:
         return self.answered.setdefault(target_id, threading.Event())
 
 
+@dataclass(frozen=True)
+class Turn:
+    """One line from the person and what came of it: the immediate reply, and the answer's text
+    when a job ran (None while it is still running)."""
+
+    reply: Reply
+    answer: str | None = None
+
+    @property
+    def text(self) -> str:
+        return self.answer if self.answer is not None else self.reply.text
+
+    def to_json(self, line: str) -> dict[str, Any]:
+        """The chat contract (docs/chat.md): what was understood and answered, per input line."""
+        intent = self.reply.intent
+        return {
+            "input": line,
+            "intent": intent.kind if intent else "unknown",
+            "subject": intent.subject if intent else None,
+            "sender": intent.sender if intent else None,
+            "request_id": intent.request_id if intent else None,
+            "focus": intent.focus if intent else None,
+            "lang": self.reply.lang,
+            "reply": self.reply.kind,
+            "text": self.text,
+        }
+
+
 class ConsoleChat:
     def __init__(
-        self, settings: Settings, as_user: str, lang: str | None = None, out: TextIO = sys.stdout
+        self,
+        settings: Settings,
+        as_user: str,
+        lang: str | None = None,
+        out: TextIO = sys.stdout,
+        echo: bool = True,
     ) -> None:
         self.session = uuid.uuid4().hex[:12]
-        self.transport = ConsoleTransport(out, self.session)
+        self.echo = echo
+        self.transport = ConsoleTransport(out, self.session, echo)
         stream = f"{settings.outbox_stream}:console:{self.session}" if settings.redis_url else None
         self.app: App = build_app(
             settings, {"console": self.transport}, stream=stream, consumer=f"console-{self.session}"
@@ -139,28 +184,32 @@ class ConsoleChat:
         self.out = out
         self.app.delivery.start()
 
-    def say(self, text: str, wait: bool = True) -> str:
+    def say(self, text: str, wait: bool = True) -> Turn:
         """One line from the person; prints the immediate reply, and (if wait) the answer."""
         request_id = uuid.uuid4().hex
         req = ChatRequest(
             "console", self.as_user, text, {"session": self.session}, self._locale(), request_id
         )
         reply = self.app.dispatcher.handle(req)
-        self.out.write(f"bot> {reply.text}\n")
-        self.out.flush()
+        self._write(f"bot> {reply.text}\n")
         if reply.job is None:
-            self.out.write("\n")
-            return reply.kind
+            self._write("\n")
+            return Turn(reply)
         target = ConsoleTarget(request_id, reply.lang, self.stream, session=self.session).to_json()
         done = self.transport.expect(request_id)
         try:
             self.app.dispatcher.submit(reply.job, target)
         except ServiceUnavailable:
-            self.out.write(f"bot> {UNAVAILABLE[reply.lang]}\n\n")
-            return "unavailable"
+            self._write(f"bot> {UNAVAILABLE[reply.lang]}\n\n")
+            return Turn(replace(reply, kind="unavailable", job=None), UNAVAILABLE[reply.lang])
         if wait and not done.wait(ANSWER_TIMEOUT_S):
-            self.out.write("bot> (still working — the answer will appear here)\n")
-        return reply.kind
+            self._write("bot> (still working — the answer will appear here)\n")
+        return Turn(reply, self.transport.texts.get(request_id))
+
+    def _write(self, text: str) -> None:
+        if self.echo:
+            self.out.write(text)
+            self.out.flush()
 
     def _locale(self) -> str | None:
         return {"de": "de-DE", "en": "en-US"}.get(self.lang or "")
@@ -169,16 +218,24 @@ class ConsoleChat:
         self.app.close()
 
 
-def run_chat(settings: Settings, as_user: str, lang: str | None, script: str | None) -> int:
-    chat = ConsoleChat(settings, as_user, lang)
+def run_chat(
+    settings: Settings, as_user: str, lang: str | None, script: str | None, output: str = "text"
+) -> int:
+    """`output` "jsonl" (with a script): one JSON object per input line, in order (Turn.to_json)."""
+    jsonl = output == "jsonl"
+    chat = ConsoleChat(settings, as_user, lang, echo=not jsonl)
     try:
         if script:
             lines = sys.stdin.read().splitlines() if script == "-" else Path(script).read_text().splitlines()
             for line in lines:
                 if not line.strip() or line.lstrip().startswith("#"):
                     continue
-                print(f"{as_user}> {line}")
-                chat.say(line)
+                if not jsonl:
+                    print(f"{as_user}> {line}")
+                turn = chat.say(line)
+                if jsonl:
+                    sys.stdout.write(json.dumps(turn.to_json(line), ensure_ascii=False) + "\n")
+                    sys.stdout.flush()
             return 0
         return _interactive(chat, as_user)
     finally:

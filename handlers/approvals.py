@@ -28,6 +28,7 @@ from workers.approvals_store import (  # noqa: F401  (re-exported: the public AP
     decision_identity,
 )
 from workers.jobspec import enqueue_execution
+from workers.plan_types import Plan
 
 DEFAULT_TTL_S = 24 * 3600
 log = logging.getLogger("smime_doctor.approvals")
@@ -75,7 +76,7 @@ class Approvals(ApprovalStore):
         action: str,
         requester: Person,
         target: str,
-        plan: dict[str, Any],
+        plan: Plan,
         notify: dict[str, Any],
         platform: str,
     ) -> ApprovalRequest:
@@ -111,7 +112,7 @@ class Approvals(ApprovalStore):
 
     def _claim_digest(self, request: ApprovalRequest) -> ApprovalRequest | None:
         """Reserve the plan's digest for `request`; the pending request that holds it, if any."""
-        digest = request.plan.get("digest")
+        digest = request.plan.digest
         if not digest:
             return None
         key = self.keys.approval_digest(request.action, digest)
@@ -182,7 +183,8 @@ class Approvals(ApprovalStore):
         except Exception:  # the decision stands; the request waits in approved (visible, auditable)
             log.exception("execute.enqueue_failed", extra={"request": request.id})
 
-    def decide(self, request_id: str, actor: Person, approve: bool) -> Outcome:
+    def decide(self, request_id: str, actor: Person, approve: bool, reason: str | None = None) -> Outcome:
+        """One approver's decision; `reason` (a denial's why, as typed) is kept and told to the requester."""
         request = self.get(request_id)
         if request is None:
             return Outcome(
@@ -258,6 +260,7 @@ class Approvals(ApprovalStore):
                     "display": actor.display,
                     "approve": approve,
                     "at": decided_at,
+                    **({"reason": reason[:300]} if reason else {}),
                 }
             )
             if not approve:

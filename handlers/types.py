@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from handlers.understanding.recognise import Intent
 from workers.jobspec import JobSpec
 
 
@@ -29,3 +30,4 @@ class Reply:
     lang: str
     job: JobSpec | None = None
     choices: tuple[str, ...] = ()  # for "question": the candidates to pick from
+    intent: Intent | None = None  # what the message was understood as (chat --format jsonl)

@@ -8,13 +8,14 @@ outbox (a Redis stream, workers/outbox.py), and the bot's transports read it bac
 The JSON is the wire format and does not change with this module: `to_json` produces exactly
 the dicts the producers built before the types existed — the same keys in the same order,
 optional keys left out when unset — so a worker and a bot of different versions still
-understand each other. The inner documents stay JSON dicts on purpose: the report is the
-documented JSON report contract (docs), the plan and the approval request are the JSON of
-workers/remediation/plan.py and workers/approvals_store.ApprovalRequest.
+understand each other. The plan of a PlanAnswer is a Plan (workers/plan_types.py, whose
+to_json/from_json keep its JSON as it was); the other inner documents stay JSON dicts on
+purpose: the report is the documented JSON report contract (docs), the approval request is the
+JSON of workers/approvals_store.ApprovalRequest (its plan inside as Plan.to_json wrote it).
 
-`answer_from_json` never raises: an unknown type or malformed data becomes a TextAnswer — the
-unknown answer's own `text` if it has one (what the renderers showed for it before), else a
-generic sentence — and a warning in the log.
+`answer_from_json` never raises: an unknown type or malformed data (a plan answer whose plan
+does not read as a Plan, too) becomes a TextAnswer — the unknown answer's own `text` if it has
+one (what the renderers showed for it before), else a generic sentence — and a warning in the log.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeAlias, assert_never
+
+from workers.plan_types import MalformedPlan, Plan
 
 log = logging.getLogger("smime_doctor.answers")
 
@@ -54,7 +57,7 @@ class PlanAnswer:
     per language; `request` is set by the bot once the plan opened an approval request."""
 
     kind: ClassVar[str] = "plan"
-    plan: JSONDict = field(default_factory=dict)
+    plan: Plan
     summary: str = ""
     summaries: Mapping[str, str] = field(default_factory=dict)
     asker: str = ""
@@ -112,7 +115,7 @@ def to_json(answer: Answer) -> JSONDict:
         case PlanAnswer():
             out: JSONDict = {
                 "type": answer.kind,
-                "plan": answer.plan,
+                "plan": answer.plan.to_json(),
                 "summary": answer.summary,
                 "summaries": dict(answer.summaries),
                 "asker": answer.asker,
@@ -156,7 +159,7 @@ def answer_from_json(data: object) -> Answer:
                 return AuditAnswer(_dict(data, "summary"), tuple(_dicts(data, "tenant")))
             case "plan":
                 return PlanAnswer(
-                    plan=_dict(data, "plan"),
+                    plan=_plan(data, "plan"),
                     summary=_str(data, "summary"),
                     summaries=_str_map(data, "summaries"),
                     asker=_str(data, "asker"),
@@ -198,6 +201,13 @@ def _dict(data: Mapping[str, Any], key: str, *, required: bool = False) -> JSOND
     if not isinstance(value, dict):
         raise _Malformed(key)
     return value
+
+
+def _plan(data: Mapping[str, Any], key: str) -> Plan:
+    try:
+        return Plan.from_json(data.get(key))
+    except MalformedPlan as exc:
+        raise _Malformed(str(exc)) from None  # names the key: "plan: 'changes' must be a list, …"
 
 
 def _optional_dict(data: Mapping[str, Any], key: str) -> JSONDict | None:

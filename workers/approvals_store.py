@@ -9,13 +9,15 @@ exactly one decision and one execution.
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from workers.keys import Keys
+from workers.plan_types import Plan
 
 STATES = ("pending", "approved", "denied", "expired", "executing", "done", "failed")
 FINAL = {"denied", "expired", "done", "failed"}
@@ -31,7 +33,7 @@ class ApprovalRequest:
     action: str  # prune_certificates, clear_smime_attribute, reset_published, undo, ...
     requester: str  # directory key of who asked
     target: str  # directory key of whose objects change (or "(tenant)")
-    plan: dict[str, Any]  # what will change, with the before-state (see workers/remediation)
+    plan: Plan  # what will change, with the before-state (workers/plan_types.py, workers/remediation)
     notify: dict[str, Any]  # where the requester is told of each state change (an outbox target)
     platform: str
     created: float
@@ -60,11 +62,21 @@ class ApprovalRequest:
     def _rule_action(self) -> str:
         """Undoing a tenant-wide change needs the same approvals as making it."""
         if self.action == "undo":
-            return str(self.plan.get("undoes_action") or self.action)
+            return self.plan.undoes_action or self.action
         return self.action
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The record as it is stored (Redis, memory) and sent to the approvers: every field in
+        order, the plan as its JSON (workers/plan_types.py Plan.to_json)."""
+        return {
+            f.name: self.plan.to_json() if f.name == "plan" else copy.deepcopy(getattr(self, f.name))
+            for f in fields(self)
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ApprovalRequest:
+        """A stored record (any version's): MalformedPlan when its plan cannot be read."""
+        return cls(**{**data, "plan": Plan.from_json(data.get("plan"))})
 
 
 def decision_identity(decision: dict[str, Any]) -> list[str]:
@@ -103,7 +115,7 @@ class ApprovalStore:
         raw = (
             self.redis.get(self._key(request_id)) if self.redis is not None else self._memory.get(request_id)
         )
-        return ApprovalRequest(**json.loads(raw)) if raw else None
+        return ApprovalRequest.from_json(json.loads(raw)) if raw else None
 
     def _cas(
         self, request_id: str, change: Callable[[ApprovalRequest], ApprovalRequest | None]
@@ -130,7 +142,7 @@ class ApprovalStore:
                     raw = pipe.get(key)
                     if raw is None:
                         return None
-                    new = change(ApprovalRequest(**json.loads(raw)))
+                    new = change(ApprovalRequest.from_json(json.loads(raw)))
                     if new is None:
                         pipe.unwatch()
                         return None

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from workers.keys import Keys
+from workers.plan_types import Plan, values_json
 
 STREAM = "audit"
 
@@ -39,7 +40,7 @@ class AuditTrail:
 
     def record(self, event: str, request: Any, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         """Append one event; ``extra`` adds fields (ids and digests only, never values)."""
-        plan = getattr(request, "plan", {}) or {}
+        plan: Plan | None = getattr(request, "plan", None)
         entry = {
             "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "event": event,
@@ -57,8 +58,8 @@ class AuditTrail:
                 {k: d.get(k) for k in ("person", "platform", "platform_user", "approve")}
                 for d in request.decisions
             ],
-            "plan_digest": plan.get("digest"),
-            "before_digest": digest(plan.get("before")) if plan.get("before") else None,
+            "plan_digest": plan.digest if plan is not None else None,
+            "before_digest": digest(values_json(plan.before)) if plan is not None and plan.before else None,
             "after_digest": digest(request.result.get("after"))
             if request.result and request.result.get("after")
             else None,

@@ -71,6 +71,12 @@ class Settings(BaseSettings):
     identity_cache_ttl_s: int = Field(
         600, ge=0, description="how long a chat id → directory user mapping is cached"
     )
+    conversation_ttl_s: int = Field(
+        900,
+        ge=0,
+        description="how long the bot remembers a conversation's last question and its own open "
+        "question, for follow-ups ('and carla?', '1'); 0 forgets at once",
+    )
     approvers_targets: list[dict[str, Any]] = Field(
         default_factory=list,
         description="where approval requests are posted, e.g. {platform: slack, channel: C0APPROVERS}",

@@ -18,9 +18,11 @@ from workers.answers import Answer, AuditAnswer, PlanAnswer, ReportAnswer, TextA
 from workers.config import Settings, load_settings
 from workers.diagnosis import Engine
 from workers.errors import Retryable, SmimeDoctorError, UserLookupError, admin_text, user_sentence
+from workers.focus import focused
 from workers.jobspec import BULK, INTERACTIVE, JOB_KINDS  # noqa: F401  (re-exported)
 from workers.keys import Keys
 from workers.outbox import RedisOutbox
+from workers.plan_types import Plan
 from workers.remediation.plan import (
     action_summary,
     find_ca,
@@ -60,7 +62,8 @@ def compute_answer(spec: dict[str, Any], directory: Directory) -> Answer:
     try:
         if kind == "diagnose":
             user = directory.find(spec["subject"])
-            return ReportAnswer(engine.diagnose(user, spec["subject"]).to_json())
+            diagnosis = engine.diagnose(user, spec["subject"]).to_json()
+            return ReportAnswer(focused(diagnosis, spec.get("focus"), lang))
         if kind == "encrypt_to":
             recipient = directory.find(spec["recipient"])
             sender = directory.sender(spec["sender"])
@@ -94,7 +97,7 @@ def compute_answer(spec: dict[str, Any], directory: Directory) -> Answer:
         engine.close()
 
 
-def _plan_issuing_ca(directory: Directory, wanted: str, at: datetime) -> dict[str, Any]:
+def _plan_issuing_ca(directory: Directory, wanted: str, at: datetime) -> Plan:
     """upload_issuing_ca: the CA from the tenant facts, the current SST from Get-SmimeConfig."""
 
     ca = find_ca(directory, wanted)
@@ -106,10 +109,10 @@ def _plan_issuing_ca(directory: Directory, wanted: str, at: datetime) -> dict[st
 TRANSIENT_ATTEMPTS = 3
 
 
-def answer_or_error(spec: dict[str, Any], directory: Directory) -> dict[str, Any]:
+def answer_or_error(spec: dict[str, Any], directory: Directory) -> Answer:
     """compute_answer, with transient source errors retried (exponential backoff with jitter)
-    and our other errors turned into a sentence for the asker — as the answer's JSON, the form
-    the outbox carries (workers/answers.py to_json)."""
+    and our other errors turned into a sentence for the asker. The answer is typed; whoever puts
+    it on the outbox writes its JSON (workers/answers.py to_json)."""
 
     attempt = retry(
         retry=retry_if_exception_type(Retryable),
@@ -119,15 +122,15 @@ def answer_or_error(spec: dict[str, Any], directory: Directory) -> dict[str, Any
     )(compute_answer)
     lang = spec.get("lang") or "en"
     try:
-        return to_json(attempt(spec, directory))
+        return attempt(spec, directory)
     except Retryable as exc:
         _log_failure(spec, exc)
         text = user_sentence(exc, lang)
-        return to_json(TextAnswer(f"{text} — tried {TRANSIENT_ATTEMPTS} times; please try again later."))
+        return TextAnswer(f"{text} — tried {TRANSIENT_ATTEMPTS} times; please try again later.")
     except SmimeDoctorError as exc:
         # the asker gets the sentence only (never a host, port or setting); the log gets the detail
         _log_failure(spec, exc)
-        return to_json(TextAnswer(user_sentence(exc, lang)))
+        return TextAnswer(user_sentence(exc, lang))
 
 
 def _log_failure(spec: dict[str, Any], exc: SmimeDoctorError) -> None:
@@ -151,8 +154,10 @@ def run_chat_job(spec: dict[str, Any]) -> str:
     assert settings.redis_url, "an RQ worker needs SMIME_DOCTOR_REDIS_URL"
     redis = Redis.from_url(settings.redis_url)
     answer = answer_or_error(spec, directory_for(settings))
-    publish_answer(redis, RedisOutbox(redis, settings.outbox_stream), settings, spec["job_id"], answer)
-    return answer["type"]
+    publish_answer(
+        redis, RedisOutbox(redis, settings.outbox_stream), settings, spec["job_id"], to_json(answer)
+    )
+    return answer.kind
 
 
 def answer_key(settings: Settings, job_id: str) -> str:
@@ -166,7 +171,8 @@ def targets_key(settings: Settings, job_id: str) -> str:
 def publish_answer(redis: Any, outbox: Any, settings: Settings, job_id: str, answer: dict[str, Any]) -> None:
     """Store the answer (a duplicate question arriving later reuses it), then publish it for every
     conversation waiting on this job. Delivery deduplicates per (job, target), so publishing the
-    same target twice after a retry is harmless."""
+    same target twice after a retry is harmless. `answer` is its JSON (workers/answers.py
+    to_json), the form stored and carried on the outbox."""
     ttl = max(settings.dedup_window_s, 60) * 2
     redis.set(answer_key(settings, job_id), json.dumps(answer, ensure_ascii=False), ex=ttl)
     for raw in redis.lrange(targets_key(settings, job_id), 0, -1):

@@ -1,6 +1,6 @@
 """The contract between the chat side and the workers: what one job is.
 
-The bot (handlers/dispatch.py) builds a JobSpec; RQ carries its `to_dict()` (plain ids and
+The chat core (handlers/chat.py) builds a JobSpec; RQ carries its `to_dict()` (plain ids and
 options: RQ pickles nothing richer) to `workers.jobs.run_chat_job`, which reads it back.
 """
 
@@ -35,6 +35,7 @@ class JobSpec:
     sender: str | None = None  # encrypt_to
     recipient: str | None = None  # encrypt_to
     action: str | None = None  # plan_action: which remediation (workers/remediation/plan.py)
+    focus: str | None = None  # diagnose: "expiry" or "propagation" — the answer leads with that
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}

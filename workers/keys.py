@@ -16,6 +16,7 @@ can share one Redis. The outbox streams are named by ``outbox_stream`` and carry
 | ``<p>:targets:<job id>`` | list | conversations waiting for a job's answer |
 | ``<p>:delivered:<delivery id>`` | string | an answer already delivered (redelivery is a no-op) |
 | ``<p>:planreq:<delivery id>`` | string | the approval request a plan answer opened |
+| ``<p>:conversation:<platform>:<user>:<thread>`` | string (JSON) | a conversation's last intent and open question (handlers/conversation.py) |
 | ``<p>:audit`` | stream | the audit trail (workers/audit.py) |
 | ``<p>:slack:…`` | strings | Slack event ids, App Home state, approval message refs |
 | ``<p>:teams:card:<request id>:<conversation>`` | string | a posted approval card, to refresh it |
@@ -54,6 +55,9 @@ class Keys:
 
     def targets(self, job_id: str) -> str:
         return f"{self.prefix}:targets:{job_id}"
+
+    def conversation(self, key: str) -> str:
+        return f"{self.prefix}:conversation:{key}"
 
     def delivered(self, delivery_id: str) -> str:
         return f"{self.prefix}:delivered:{delivery_id}"

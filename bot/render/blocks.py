@@ -12,9 +12,9 @@ links no bare URL or #channel in them either.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, assert_never
 
 from bot.render.escape import for_slack_code, for_slack_mrkdwn, for_slack_text
 from bot.render.text import ORDER, _dedupe, is_tenant_wide, priority, verdict_of_dicts
@@ -28,6 +28,7 @@ from workers.answers import (
     TextAnswer,
     answer_from_json,
 )
+from workers.plan_types import Change, changes_of
 
 MAX_BLOCKS = 50  # per message
 HOME_MAX_BLOCKS = 100  # per App Home view
@@ -255,18 +256,15 @@ def slack_date(epoch: float, fallback: str) -> str:
 
 
 def render(
-    answer: Answer | Mapping[str, Any],
+    answer: Answer,
     lang: str = "en",
     *,
     buttons: bool = True,
     max_blocks: int = MAX_BLOCKS,
     again: str = "status",
 ) -> Message:
-    """Any answer → one message (folded to `max_blocks`).
-
-    An answer still in its outbox JSON form is read with answer_from_json first: a compatibility
-    step for callers that build the dict themselves (bot/slack/approvals.py); pass an Answer."""
-    answer = answer_from_json(answer)
+    """Any answer → one message (folded to `max_blocks`). An answer in its outbox JSON is read
+    with answer_from_json first (by the caller)."""
     match answer:
         case ReportAnswer(report=report):
             blocks, fallback = report_blocks(report, lang, buttons=buttons, again=again)
@@ -278,6 +276,8 @@ def render(
             blocks, fallback = approval_blocks(request, lang, buttons=buttons)
         case TextAnswer():
             blocks, fallback = text_blocks(answer)
+        case _:
+            assert_never(answer)
     return fold(blocks, clip(fallback, FALLBACK_TEXT), lang, max_blocks)
 
 
@@ -407,16 +407,15 @@ def audit_blocks(
 # -- approvals -------------------------------------------------------------------------------
 
 
-def _changes(plan: dict[str, Any] | None, lang: str) -> dict[str, Any]:
+def _changes(changes: Sequence[Change], lang: str) -> dict[str, Any]:
     w = words_for(lang)
-    changes = (plan or {}).get("changes") or []
     if not changes:
         return section(f"*{w['changes']}*\n{w['no_changes']}")
     lines = []
     for c in changes[:25]:
         lines.append(
-            f"• `{code(c.get('attribute', ''))}` `{code(str(c.get('sha256', ''))[:12])}` "
-            f"{md(c.get('subject', ''))} (→ {md(str(c.get('not_after', ''))[:10])}) — {md(c.get('reason', ''))}"
+            f"• `{code(c.attribute)}` `{code(c.sha256[:12])}` "
+            f"{md(c.subject)} (→ {md(str(c.not_after)[:10])}) — {md(c.reason or '')}"
         )
     if len(changes) > 25:
         lines.append(f"… +{len(changes) - 25}")
@@ -431,9 +430,8 @@ def plan_blocks(answer: PlanAnswer, lang: str = "en") -> tuple[list[dict[str, An
     blocks = [section(md(summary, multiline=True))] if summary else []
     if request.get("id"):
         blocks.append(section(w["your_request"].format(id=f"`{code(request['id'])}`")))
-    plan = answer.plan or request.get("plan")
-    if (plan or {}).get("changes") or not summary:
-        blocks.append(_changes(plan, lang))
+    if answer.plan.changes or not summary:
+        blocks.append(_changes(answer.plan.changes, lang))
     if request.get("expires"):
         blocks.append(
             context([w["expires"].format(when=slack_date(request["expires"], str(request["expires"])))])
@@ -455,7 +453,16 @@ def approval_state_line(
     state = request.get("state", "pending")
     if state == "pending" and request.get("decisions"):
         return ":hourglass_flowing_sand: " + w["recorded"].format(who=_deciders(request, escape))
-    return w.get(f"state_{state}", escape(state)).format(who=_deciders(request, escape))
+    line = w.get(f"state_{state}", escape(state)).format(who=_deciders(request, escape))
+    return line + _reason(request, lang, escape)
+
+
+def _reason(request: dict[str, Any], lang: str, escape: Callable[[object], str]) -> str:
+    """A denial's reason, as the approver typed it (escaped: it is free text)."""
+    reasons = [str(d["reason"]) for d in request.get("decisions") or [] if d.get("reason")]
+    if not reasons:
+        return ""
+    return (" — Grund: " if lang == "de" else " — reason: ") + escape(reasons[-1])
 
 
 def approval_blocks(
@@ -470,7 +477,7 @@ def approval_blocks(
         action=md(request.get("action", "")),
         target=md(request.get("target", "")),
     )
-    blocks: list[dict[str, Any]] = [section(intro), _changes(request.get("plan"), lang)]
+    blocks: list[dict[str, Any]] = [section(intro), _changes(changes_of(request.get("plan")), lang)]
     facts = [f"`{code(rid)}`"]
     if request.get("expires"):
         facts.append(w["expires"].format(when=slack_date(request["expires"], str(request["expires"]))))

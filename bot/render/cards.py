@@ -30,6 +30,7 @@ from workers.answers import (
     ReportAnswer,
     TextAnswer,
 )
+from workers.plan_types import Change, Plan, changes_of
 
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 VERSION = "1.5"
@@ -333,17 +334,15 @@ def _when(epoch: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(float(epoch)))
 
 
-def _plan_rows(request: dict[str, Any], lang: str) -> list[dict[str, Any]]:
-    changes = (request.get("plan") or {}).get("changes") or []
+def _plan_rows(changes: Sequence[Change], lang: str) -> list[dict[str, Any]]:
     if not changes:
         return [text(_w(lang)["nochange"], isSubtle=True)]
     facts = []
     for c in changes[:30]:
         facts.append(
             {
-                "title": md(f"{c.get('attribute', '?')} · {str(c.get('sha256') or '')[:12]}"),
-                "value": f"{md(c.get('subject') or '')} (→ {md(str(c.get('not_after') or '')[:10])})"
-                f" — {md(c.get('reason') or '')}",
+                "title": md(f"{c.attribute} · {c.sha256[:12]}"),
+                "value": f"{md(c.subject or '')} (→ {md((c.not_after or '')[:10])}) — {md(c.reason or '')}",
             }
         )
     rows: list[dict[str, Any]] = [{"type": "FactSet", "facts": facts}]
@@ -371,7 +370,7 @@ def _request_head(request: dict[str, Any], lang: str) -> list[dict[str, Any]]:
             ],
         },
         text(w["changes"], weight="Bolder", spacing="Medium"),
-        *_plan_rows(request, lang),
+        *_plan_rows(changes_of(request.get("plan")), lang),
     ]
 
 
@@ -429,16 +428,18 @@ def _decisions(request: dict[str, Any], lang: str) -> list[dict[str, Any]]:
                 spacing="Small",
             )
         )
+        if d.get("reason"):  # a denial's reason, as typed: free text, escaped
+            label = "Grund" if lang == "de" else "Reason"
+            rows.append(text(f"{label}: {md(str(d['reason']))}", spacing="None"))
     return rows
 
 
-def plan_card(plan: dict[str, Any], request: dict[str, Any], lang: str = "en") -> dict[str, Any]:
+def plan_card(plan: Plan, request: dict[str, Any], lang: str = "en") -> dict[str, Any]:
     """For the requester: what their request will change, with its id."""
     w = _w(lang)
-    merged = {**request, "plan": plan or request.get("plan") or {}}
     body = [
         text(w["plan"].format(id=md(request.get("id", "?"))), size="Medium", weight="Bolder"),
-        *_plan_rows(merged, lang),
+        *_plan_rows(plan.changes, lang),
         text(w["plan_tail"], isSubtle=True, spacing="Medium"),
     ]
     return card(body)

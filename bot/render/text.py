@@ -68,6 +68,8 @@ def render_report(report: dict[str, Any], console: Console, lang: str = "en", ve
     verdict = verdict_of_dicts([f for f in report["findings"] if not is_tenant_wide(f["check"])])
     shown = "pass" if verdict == "info" else verdict  # notes alone do not make an answer less of a yes
     _print(console, f"[{STYLE[shown]}]{SYMBOL[shown]} {esc(report.get('headline') or '')}[/]")
+    if report.get("verdict_headline"):  # a focused answer (expiry, propagation): the verdict follows
+        _print(console, f"  {esc(str(report['verdict_headline']))}")
     subject = report["subject"]
     who = f"{subject.get('display_name') or ''} <{subject.get('primary_smtp') or subject.get('query')}>"
     if report.get("sender"):

@@ -11,7 +11,9 @@ import logging
 from typing import Any
 
 from bot.render.blocks import esc, render
-from handlers.dispatch import OUTAGE, UNAVAILABLE, locale_lang, log_outage
+from handlers.chat import locale_lang
+from handlers.outage import OUTAGE, UNAVAILABLE, log_outage
+from workers.answers import ApprovalUpdateAnswer
 
 log = logging.getLogger("smime_doctor.slack")
 
@@ -44,18 +46,15 @@ class ApprovalClicks:
         channel = (body.get("channel") or {}).get("id")
         ts = (body.get("message") or {}).get("ts")
         request = outcome.request
-        data = (
-            None if request is None else request.to_json() if hasattr(request, "to_json") else dict(request)
-        )
-        if data is not None and channel and ts and (outcome.ok or data.get("state") != "pending"):
+        if request is not None and channel and ts and (outcome.ok or request.state != "pending"):
             # a refusal leaves an open request as it is; a decision (or a stale view) shows the state
             shared = render(
-                {"type": "approval_update", "request": data, "event": outcome.state or ""},
+                ApprovalUpdateAnswer(request.to_json(), outcome.state or ""),
                 self.core.settings.lang,  # the approvers' message is shared: the site's language
                 buttons=True,
             )
             self.client.chat_update(channel=channel, ts=ts, text=shared.text, blocks=shared.blocks)
-            self.store.add_approval_message(data["id"], channel, ts)
+            self.store.add_approval_message(request.id, channel, ts)
         self._tell(body, user, sentence, home=True)
         log.info(
             "approval click",

@@ -15,10 +15,11 @@ from bot.slack.home import Home
 from bot.slack.people import SlackPeople
 from bot.slack.text import plain_text
 from bot.slack.transport import SlackTransport
-from handlers.dispatch import UNAVAILABLE, locale_lang
+from handlers.chat import locale_lang
 from handlers.identity import IdentityError
-from handlers.intents import parse
+from handlers.outage import UNAVAILABLE
 from handlers.types import ChatRequest, Reply
+from handlers.understanding.recognise import read
 from workers.errors import ServiceUnavailable
 
 log = logging.getLogger("smime_doctor.slack")
@@ -40,7 +41,7 @@ class Conversation:
     def guess_lang(self, user: str, text: str = "") -> str:
         """The language for text sent before any API call: the wording, a cached locale, the default."""
 
-        return parse(text).lang or locale_lang(self.people.cached_locale(user)) or self.core.settings.lang
+        return read(text).lang or locale_lang(self.people.cached_locale(user)) or self.core.settings.lang
 
     def ask(
         self,

@@ -12,8 +12,9 @@ import time
 from typing import Any
 
 from bot.render.blocks import home_view
-from handlers.dispatch import OUTAGE, UNAVAILABLE, locale_lang, log_outage
+from handlers.chat import locale_lang
 from handlers.identity import IdentityError
+from handlers.outage import OUTAGE, UNAVAILABLE, log_outage
 
 log = logging.getLogger("smime_doctor.slack")
 

@@ -28,7 +28,8 @@ from bot.teams.activities import (
     tenant_of,
 )
 from bot.teams.transport import TeamsTransport
-from handlers.dispatch import OUTAGE, UNAVAILABLE, locale_lang, log_outage
+from handlers.chat import locale_lang
+from handlers.outage import OUTAGE, UNAVAILABLE, log_outage
 from handlers.types import ChatRequest, Reply
 from workers.errors import ServiceUnavailable
 

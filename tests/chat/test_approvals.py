@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 from redis import Redis
@@ -17,6 +18,7 @@ from tests.chat.test_pipeline import chat
 from tests.support.services import RedisServer, Workers
 from tests.support.waiting import wait_until
 from workers.config import Roles
+from workers.plan_types import Change, Plan
 
 
 def person(key: str, display: str | None = None) -> Person:
@@ -31,11 +33,12 @@ ROLES = Roles.model_validate(
         "admin": {"users": ["diego.siciliani", "lynne.robbins"]},
     }
 )
-PLAN = {
-    "action": "prune_certificates",
-    "changes": [{"attribute": "ad.userCertificate", "sha256": "ab", "reason": "expired"}],
-    "digest": "d",
-}
+PLAN = Plan(
+    action="prune_certificates",
+    target="ts.user",
+    changes=(Change(attribute="ad.userCertificate", sha256="ab", reason="expired"),),
+    digest="d",
+)
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -88,7 +91,7 @@ def test_two_approvers_racing_yield_one_decision(approvals: Approvals) -> None:
 
 
 def test_tenant_wide_upload_needs_two_distinct_admins(approvals: Approvals) -> None:
-    plan = {**PLAN, "action": "upload_issuing_ca"}
+    plan = replace(PLAN, action="upload_issuing_ca", target="(tenant)")
     r = approvals.open("upload_issuing_ca", person("adele.vance"), "(tenant)", plan, {}, "console")
     assert not approvals.decide(r.id, person("alex.wilber"), True).ok  # an approver is not enough
     first = approvals.decide(r.id, person("diego.siciliani"), True)
@@ -129,14 +132,14 @@ def test_reset_request_end_to_end_through_workers(redis_url: str, workers: Worke
     user, user_out = chat(redis_url, "ts.user")
     approver, approver_out = chat(redis_url, "alex.wilber")
     try:
-        assert user.say("reset my published certs") == "ack"
+        assert user.say("reset my published certs").reply.kind == "ack"
         text = user_out.getvalue()
         assert "remove 19 value(s), keep 1" in text and text.count("superseded by a newer certificate") == 19
         request_id = re.search(r"Request (R-[\w-]+) waits for an approver", text).group(1)  # type: ignore[union-attr]
-        assert user.say(f"approve {request_id}") == "refusal"
+        assert user.say(f"approve {request_id}").reply.kind == "refusal"
         approver.say("pending")
         assert request_id in approver_out.getvalue()
-        assert approver.say(f"approve {request_id}") == "answer"
+        assert approver.say(f"approve {request_id}").reply.kind == "answer"
         wait_until(lambda: "is now approved" in user_out.getvalue(), 10, "the requester to be told")
     finally:
         user.close()
@@ -202,19 +205,19 @@ def test_one_pending_request_per_plan_asking_again_returns_the_open_one(approval
     events: list[tuple[str, str]] = []
     approvals.on_change = lambda r, e: events.append((r.id, e))
     first = approvals.open("prune_certificates", person("ts.user"), "ts.user", PLAN, {}, "console")
-    again = approvals.open("prune_certificates", person("ts.user"), "ts.user", dict(PLAN), {}, "slack")
+    again = approvals.open("prune_certificates", person("ts.user"), "ts.user", replace(PLAN), {}, "slack")
     by_helpdesk = approvals.open(
-        "prune_certificates", person("adele.vance"), "ts.user", dict(PLAN), {}, "teams"
+        "prune_certificates", person("adele.vance"), "ts.user", replace(PLAN), {}, "teams"
     )
     assert first.id == again.id == by_helpdesk.id
     assert [e for e in events if e[1] == "requested"] == [(first.id, "requested")]
     assert [r.id for r in approvals.pending()] == [first.id]
     other = approvals.open(
-        "prune_certificates", person("ts.user"), "ts.user", {**PLAN, "digest": "e"}, {}, "console"
+        "prune_certificates", person("ts.user"), "ts.user", replace(PLAN, digest="e"), {}, "console"
     )
     assert other.id != first.id  # another plan is another request
     approvals.decide(first.id, person("alex.wilber"), False)
-    fresh = approvals.open("prune_certificates", person("ts.user"), "ts.user", dict(PLAN), {}, "console")
+    fresh = approvals.open("prune_certificates", person("ts.user"), "ts.user", replace(PLAN), {}, "console")
     assert fresh.id not in (first.id, other.id) and fresh.state == "pending"  # the old one was decided
 
 
@@ -234,14 +237,21 @@ def test_the_same_approver_under_another_lookup_key_is_one_person(approvals: App
         {"approver": {"users": ["ts.user"]}, "admin": {"users": ["diego.siciliani"]}}
     )
     approvals.policy = Policy(roles)
-    r = approvals.open("prune_certificates", as_sam, "ts.user", {**PLAN, "digest": "self"}, {}, "console")
+    r = approvals.open("prune_certificates", as_sam, "ts.user", replace(PLAN, digest="self"), {}, "console")
     mine = approvals.decide(r.id, as_smtp, True)
     assert not mine.ok and "your own request" in mine.message["en"]
     d1 = Person(
         "diego.siciliani", None, "Diego", frozenset({"diego.siciliani"}), frozenset(), ("ad:d1", "upn:d@x")
     )
     d2 = Person("d@x", None, "Diego", frozenset({"diego.siciliani"}), frozenset(), ("entra:e1", "upn:d@x"))
-    ca = approvals.open("upload_issuing_ca", as_sam, "(tenant)", {**PLAN, "digest": "ca"}, {}, "console")
+    ca = approvals.open(
+        "upload_issuing_ca",
+        as_sam,
+        "(tenant)",
+        replace(PLAN, action="upload_issuing_ca", target="(tenant)", digest="ca"),
+        {},
+        "console",
+    )
     assert approvals.decide(ca.id, d1, True).state == "pending"
     twice = approvals.decide(ca.id, d2, True)  # same UPN: the same admin, however they were found
     assert not twice.ok and "already approved" in twice.message["en"]

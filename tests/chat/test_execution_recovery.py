@@ -27,12 +27,13 @@ from tests.support.remediation import (  # own_dc and live: tests/conftest.py
 from tests.support.services import Workers
 from tests.support.waiting import wait_until as wait_for
 from workers.approvals_store import ApprovalStore
+from workers.plan_types import Plan
 from workers.remediation.execute import ExecutionLease
 
 REQUESTER_STREAM = "smime:outbox:console:requester"
 
 
-def _approved_with_requester(live: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _approved_with_requester(live: dict[str, Any]) -> tuple[str, Plan]:
     """approved_request, with the requester's conversation on a stream of its own."""
     request_id, plan = approved_request(live)
 
@@ -54,10 +55,10 @@ def _told_requester(live: dict[str, Any], request_id: str) -> list[dict[str, Any
     return out
 
 
-def _assert_done_once(live: dict[str, Any], request_id: str, plan: dict[str, Any]) -> None:
+def _assert_done_once(live: dict[str, Any], request_id: str, plan: Plan) -> None:
     done = state(live, request_id)
     assert done.state == "done", done.result
-    kept = {c["sha256"] for c in plan["keep"]}
+    kept = {c.sha256 for c in plan.keep}
     now = certs_of(live["dc"], live["dn"])
     assert {sha(v) for v in now["userCertificate"]} == kept and len(now["userCertificate"]) == 1
     assert done.result.get("already_applied") is not True  # the write happened in this run, once

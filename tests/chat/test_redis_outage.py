@@ -21,7 +21,7 @@ import pytest
 
 from bot.console import ConsoleChat
 from bot.render.cards import APPROVE_VERB, DENY_VERB
-from handlers.dispatch import UNAVAILABLE
+from handlers.outage import UNAVAILABLE
 from tests.chat.slack_mock import Call as SlackCall
 from tests.chat.teams_connector import Call as TeamsCall
 from tests.chat.teams_connector import FakeConnector
@@ -41,13 +41,16 @@ from tests.chat.test_teams import (  # noqa: F401  (fixtures)
 )
 from tests.support.services import RedisServer
 from workers.config import load_settings
+from workers.plan_types import Change, Plan
 
 EN, DE = UNAVAILABLE["en"], UNAVAILABLE["de"]
-PLAN = {
-    "action": "prune_certificates",
-    "changes": [{"attribute": "ad.userCertificate", "sha256": "ab", "reason": "expired"}],
-    "digest": "d",
-}
+NOT_AN_APPROVER = "Nur freigebende Personen dürfen Anträge entscheiden."
+PLAN = Plan(
+    action="prune_certificates",
+    target="ts.user",
+    changes=(Change(attribute="ad.userCertificate", sha256="ab", reason="expired"),),
+    digest="d",
+)
 SECRET_PASSWORD = "s3cret-redis-password"
 
 
@@ -130,7 +133,7 @@ def test_slack_commands_and_clicks_answer_while_redis_is_down_and_work_again_aft
         ("U0ADELE", "D0ADELE", "request set_mail_nickname for stale.smime", EN),
         ("U0STALE", "D0STALE", "status", EN),
         ("U0STALE", "D0STALE", "reset my published certs", EN),
-        ("U0NORA", "D0NORA", f"freigeben {request_id}", DE),
+        ("U0NORA", "D0NORA", f"freigeben {request_id}", NOT_AN_APPROVER),  # refused before Redis
         ("U0NORA", "D0NORA", "ist mein Zertifikat veröffentlicht?", DE),
     ]
     for user, dm, text, sentence in asked:
@@ -204,7 +207,7 @@ def test_teams_messages_and_card_clicks_answer_while_redis_is_down_and_work_agai
         (ADELE, "history of stale.smime", "en-US", EN),
         (ADELE, "check stale.smime", "en-US", EN),
         (STALE, "is my cert published?", "en-US", EN),
-        (NORA, f"freigeben {request_id}", "de-DE", DE),
+        (NORA, f"freigeben {request_id}", "de-DE", NOT_AN_APPROVER),  # refused before Redis
     ]
     for user, text, locale, sentence in asked:
         me = f"a:personal-29:{user}"
@@ -265,11 +268,11 @@ def test_console_commands_answer_while_redis_is_down(redis_url: str, outage: Red
         request_id = open_request(approver.app, "console", "ts.user", {"platform": "console"})
         outage.stop()
         for text in (f"approve {request_id}", f"deny {request_id}", "pending", f"undo {request_id}"):
-            assert approver.say(text) == "unavailable", text
-        assert approver.say("history of alex.wilber") == "unavailable"  # their own: allowed
-        assert approver.say("help") == "help"  # what needs no Redis still answers
+            assert approver.say(text).reply.kind == "unavailable", text
+        assert approver.say("history of alex.wilber").reply.kind == "unavailable"  # their own: allowed
+        assert approver.say("help").reply.kind == "help"  # what needs no Redis still answers
         outage.start()
-        assert approver.say("pending") == "answer"
+        assert approver.say("pending").reply.kind == "answer"
     finally:
         approver.close()
     assert out.getvalue().count(EN) == 5 and request_id in out.getvalue().rsplit(EN, 1)[1]
@@ -279,7 +282,7 @@ def test_outage_log_names_the_error_type_not_its_text(caplog: pytest.LogCaptureF
     """The exception's text (host, port, maybe a URL with a password) never reaches the log."""
     from redis.exceptions import ConnectionError as RedisConnectionError
 
-    from handlers.dispatch import log_outage
+    from handlers.outage import log_outage
 
     caplog.set_level(logging.WARNING, logger="smime_doctor.dispatch")
     log_outage("chat command pending", RedisConnectionError(f"redis://:{SECRET_PASSWORD}@10.0.0.5:6379"))

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 
 from bot.slack.http import MAX_BODY, make_http_server
-from handlers.dispatch import TOO_LONG
+from handlers.chat import TOO_LONG
 from tests.chat.test_slack import SECRET, Slack, slack, slack_api  # noqa: F401  (fixtures)
 
 DEADLINE_S = 1.0

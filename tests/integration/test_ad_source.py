@@ -143,6 +143,20 @@ def test_ambiguous_name_lists_the_candidates(ad: AdSource, samba_dc: samba.Domai
         conn.unbind()
 
 
+def test_chat_names_are_found_by_ambiguous_name_resolution(ad: AdSource) -> None:
+    """How colleagues name people in chat, against Samba's anr: first names, surnames, the start
+    of a name ("carl" is Carl and Carla), and hostile input that matches nobody."""
+    from workers.sources.live import LiveDirectory
+
+    live = LiveDirectory(ad, None, None)
+    by = {name: sorted(m.primary_smtp.lower() for m in live.people_called(name)) for name in
+          ("stella", "Stale", "carl", "Carla Catrue", "nobody-such", "*", "a)(b")}  # fmt: skip
+    assert by["stella"] == by["Stale"] == ["stale.smime@contoso.example"]
+    assert by["carl"] == ["ca.true@contoso.example", "eku.clientauth@contoso.example"]
+    assert by["Carla Catrue"] == ["ca.true@contoso.example"]
+    assert by["nobody-such"] == by["*"] == by["a)(b"] == []
+
+
 def test_one_search_per_lookup_on_one_reused_connection(ad: AdSource) -> None:
     ad.find_user("adele.vance")
     before = ad.stats.operations

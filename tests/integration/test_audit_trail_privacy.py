@@ -48,7 +48,7 @@ def test_executed_clean_up_leaves_digests_in_the_trail_and_values_in_a_private_b
         assert run_execute(request_id) == "done"
     finally:
         os.umask(previous)
-    removed_sha = {c["sha256"] for c in plan["changes"]}
+    removed_sha = {c.sha256 for c in plan.changes}
     removed = [v for v in live["original"]["userCertificate"] if sha(v) in removed_sha]
     assert len(removed) == 19
 

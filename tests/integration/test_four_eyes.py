@@ -28,10 +28,12 @@ from tests.samba import dc as samba
 from tests.samba.helpers import admin_connection
 from tests.support.remediation import ad_env, certs_of, reset_directory_cache
 from tests.support.services import start_demo_dc
+from workers.answers import PlanAnswer
 from workers.approvals_store import ApprovalRequest, ApprovalStore
 from workers.audit import AuditTrail
 from workers.config import Roles
 from workers.jobs import answer_or_error
+from workers.plan_types import Plan
 from workers.remediation.execute import run_execute
 from workers.remediation.plan import plan_reset
 from workers.roles import RoleBook
@@ -155,7 +157,7 @@ def test_an_approver_cannot_approve_their_own_reset_from_teams(
     user = directory.find("ts.user")
     plan = plan_reset(user, datetime.now(UTC))
     request = approvals.open(
-        plan["action"], identity.resolve("directory", "ts.user"), user.key, plan, {}, "teams"
+        plan.action, identity.resolve("directory", "ts.user"), user.key, plan, {}, "teams"
     )
     for platform, uid in paths("ts.user"):
         outcome = approvals.decide(request.id, identity.resolve(platform, uid), True)
@@ -178,12 +180,12 @@ def test_an_approver_cannot_approve_their_own_reset_from_teams(
     ]
 
 
-def ca_plan(directory: LiveDirectory) -> dict[str, Any]:
+def ca_plan(directory: LiveDirectory) -> Plan:
     """A worker's plan to add the Fabrikam CA to the tenant (two admins must approve it)."""
     spec = {"kind": "plan_action", "action": "upload_issuing_ca", "subject": "Fabrikam Mail CA"}
     answer = answer_or_error({**spec, "asker": "ts.user", "lang": "en"}, directory)
-    assert answer["type"] == "plan" and answer["plan"]["changes"], answer
-    return dict(answer["plan"])
+    assert isinstance(answer, PlanAnswer) and answer.plan.changes, answer
+    return answer.plan
 
 
 def test_one_admin_on_two_platforms_is_one_approval(directory: LiveDirectory, redis_url: str) -> None:
@@ -191,7 +193,7 @@ def test_one_admin_on_two_platforms_is_one_approval(directory: LiveDirectory, re
     approvals = Approvals(Policy(Roles.model_validate(ROLES), directory), Redis.from_url(redis_url))
     plan = ca_plan(directory)
     request = approvals.open(
-        plan["action"], identity.resolve("directory", "ts.user"), plan["target"], plan, {}, "slack"
+        plan.action, identity.resolve("directory", "ts.user"), plan.target, plan, {}, "slack"
     )
     first = approvals.decide(request.id, identity.resolve("slack", "U-diego.siciliani@contoso.example"), True)
     assert first.state == "pending"
@@ -203,14 +205,14 @@ def test_one_admin_on_two_platforms_is_one_approval(directory: LiveDirectory, re
 # -- the worker's own check, for records a bot should never have written ------------------------
 
 
-def forged(redis: Redis, plan: dict[str, Any], action: str, requester: str, actors: list[str]) -> str:
+def forged(redis: Redis, plan: Plan, action: str, requester: str, actors: list[str]) -> str:
     """An approved request as an older bot (comparing lookup keys) recorded it: no canonical ids."""
     now = time.time()
     request = ApprovalRequest(
         id=f"R-forged{int(now * 1000)}",
         action=action,
         requester=requester,
-        target=plan["target"],
+        target=plan.target,
         plan=plan,
         notify={},
         platform="teams",
@@ -231,7 +233,7 @@ def test_the_worker_refuses_a_self_approval_it_is_handed_and_writes_nothing(
     before = certs_of(dc, user.ad.dn)  # type: ignore[union-attr]
     plan = plan_reset(user, datetime.now(UTC))
     # requester by AD key, approver = the same person by the key the Teams path used to give
-    request_id = forged(redis, plan, plan["action"], "ts.user", ["ts.user@contoso.example"])
+    request_id = forged(redis, plan, plan.action, "ts.user", ["ts.user@contoso.example"])
     assert run_execute(request_id) == "failed"
     final = ApprovalStore(redis).get(request_id)
     assert final is not None and "cannot also approve it" in final.result["message"]["en"]  # type: ignore[index]

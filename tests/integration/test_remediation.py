@@ -49,16 +49,16 @@ def test_reset_approve_execute_verify_and_undo_through_workers(live: dict[str, A
     helpdesk = ConsoleChat(settings, "adele.vance", out=helpdesk_out)
     try:
         # the plan, computed by the worker from live AD
-        assert user.say("reset my published certs") == "ack"
+        assert user.say("reset my published certs").reply.kind == "ack"
         text = user_out.getvalue()
         assert "remove 19 value(s), keep 1" in text
         request_id = re.search(r"Request (R-[\w-]+) waits for an approver", text).group(1)  # type: ignore[union-attr]
         request = state(live, request_id)
-        kept = {c["sha256"] for c in request.plan["keep"]}
-        removed = {c["sha256"] for c in request.plan["changes"]}
+        kept = {c.sha256 for c in request.plan.keep}
+        removed = {c.sha256 for c in request.plan.changes}
 
         # approved → the worker executes it
-        assert approver.say(f"approve {request_id}") == "answer"
+        assert approver.say(f"approve {request_id}").reply.kind == "answer"
         wait_until(lambda: state(live, request_id).state in ("done", "failed"), 30, "the reset to finish")
         done = state(live, request_id)
         assert done.state == "done", done.result
@@ -87,16 +87,16 @@ def test_reset_approve_execute_verify_and_undo_through_workers(live: dict[str, A
         assert "Exchange Online follows with the next directory sync" in user_out.getvalue()
 
         # undo: helpdesk asks, an approver approves, all 20 values are back
-        assert user.say(f"undo {request_id}") == "refusal"  # a plain user may not
-        assert helpdesk.say(f"undo {request_id}") == "answer"
+        assert user.say(f"undo {request_id}").reply.kind == "refusal"  # a plain user may not
+        assert helpdesk.say(f"undo {request_id}").reply.kind == "answer"
         undo_id = re.search(r"Request (R-[\w-]+) waits for an approver", helpdesk_out.getvalue()).group(1)  # type: ignore[union-attr]
         assert undo_id != request_id and state(live, undo_id).action == "undo"
-        assert approver.say(f"approve {undo_id}") == "answer"
+        assert approver.say(f"approve {undo_id}").reply.kind == "answer"
         wait_until(lambda: state(live, undo_id).state in ("done", "failed"), 30, "the undo to finish")
         assert state(live, undo_id).state == "done", state(live, undo_id).result
         back = certs_of(dc, dn)
         assert sorted(back["userCertificate"]) == sorted(original["userCertificate"])
-        assert helpdesk.say(f"undo {undo_id}") == "refusal"  # an undo is not undone again
+        assert helpdesk.say(f"undo {undo_id}").reply.kind == "refusal"  # an undo is not undone again
     finally:
         for c in (user, approver, helpdesk):
             c.close()

@@ -104,13 +104,13 @@ def request_and_approve(c: dict[str, Any], line: str) -> str:
     """The helpdesk asks, the approver approves; returns the request id once it is done."""
     helpdesk, approver, out = c["chats"]["helpdesk"], c["chats"]["approver"], c["outs"]["helpdesk"]
     seen = len(out.getvalue())
-    assert helpdesk.say(line) in ("ack", "answer")
+    assert helpdesk.say(line).reply.kind in ("ack", "answer")
     found = re.findall(
         r"(?:Request|Antrag) (R-[\w-]+) (?:waits for an approver|wartet)", out.getvalue()[seen:]
     )
     assert found, out.getvalue()[seen:]
     request_id = found[-1]
-    assert approver.say(f"approve {request_id}") == "answer"
+    assert approver.say(f"approve {request_id}").reply.kind == "answer"
     wait_until(
         lambda: state(c, request_id).state in ("done", "failed"), 30, f"request {request_id} to finish"
     )
@@ -125,7 +125,7 @@ def test_set_mail_nickname_request_approve_execute_rediagnose_undo(chat: dict[st
     request_id = request_and_approve(chat, "request set_mail_nickname for no.nickname")
     request = state(chat, request_id)
     assert request.action == "set_mail_nickname"
-    assert request.plan["before"] == {"ad.mailNickname": []}
+    assert request.plan.before == {"ad.mailNickname": ()}
     assert "set mailNickname to 'no.nickname' (now empty)" in chat["outs"]["helpdesk"].getvalue()
     assert text(read(dc, dn)["mailNickname"]) == ["no.nickname"]
     assert request.result["checks"]["sync.mailnickname"] == "pass"
@@ -134,7 +134,7 @@ def test_set_mail_nickname_request_approve_execute_rediagnose_undo(chat: dict[st
     # asked again: nothing to change, no request opened
     out = chat["outs"]["helpdesk"]
     seen = len(out.getvalue())
-    assert chat["chats"]["helpdesk"].say("request set_mail_nickname for no.nickname") == "ack"
+    assert chat["chats"]["helpdesk"].say("request set_mail_nickname for no.nickname").reply.kind == "ack"
     assert (
         "Nothing to change for no.nickname@contoso.example: mailNickname is already set"
         in out.getvalue()[seen:]
@@ -175,7 +175,7 @@ def test_clear_smime_attribute_uses_usercertificate_then_undo_restores(chat: dic
     assert len(before["userSMIMECertificate"]) == 1
     request_id = request_and_approve(chat, "request clear_smime_attribute for stale.smime")
     request = state(chat, request_id)
-    assert [c["reason"] for c in request.plan["changes"]] == ["stale Outlook publication"]
+    assert [c.reason for c in request.plan.changes] == ["stale Outlook publication"]
     after = read(dc, dn)
     assert after["userSMIMECertificate"] == []
     assert after["userCertificate"] == before["userCertificate"]
@@ -187,9 +187,9 @@ def test_clear_smime_attribute_uses_usercertificate_then_undo_restores(chat: dic
 
 def test_a_plain_user_may_not_request_a_remediation(chat: dict[str, Any]) -> None:
     user, out = chat["chats"]["user"], chat["outs"]["user"]
-    assert user.say("request set_mail_nickname for no.nickname") == "refusal"
+    assert user.say("request set_mail_nickname for no.nickname").reply.kind == "refusal"
     assert "Only helpdesk staff may request a remediation" in out.getvalue()
-    assert user.say("beantrage clear_smime_attribute für stale.smime") == "refusal"
+    assert user.say("beantrage clear_smime_attribute für stale.smime").reply.kind == "refusal"
     assert "Nur das Helpdesk darf eine Korrektur" in out.getvalue()
     assert not ApprovalsOf(chat).pending()
     assert read(chat["dc"], chat["dn"]["no.nickname"])["mailNickname"] == []
@@ -207,7 +207,7 @@ def test_target_changed_between_plan_and_execution_fails_and_writes_nothing(live
         plan = plan_action("set_mail_nickname", user, datetime.now(UTC))
         approvals = ApprovalsOf(live)
         helpdesk = person_of(directory.find("adele.vance"))
-        request = approvals.open(plan["action"], helpdesk, user.key, plan, {}, "console")
+        request = approvals.open(plan.action, helpdesk, user.key, plan, {}, "console")
         assert (
             approvals.decide(request.id, person_of(directory.find("alex.wilber")), True).state == "approved"
         )

@@ -27,6 +27,7 @@ from tests.support import pki_factory
 from tests.support.remediation import reset_directory_cache, state
 from tests.support.services import Workers
 from tests.support.waiting import wait_until
+from workers.answers import PlanAnswer
 from workers.certs.encoding import decode_bytes
 from workers.certs.sst import read_sst, write_sst
 from workers.config import Roles
@@ -81,7 +82,7 @@ def live(
         emu.emulator.tenant.smime_config.update(saved)
 
 
-def plan_for(live: dict[str, Any], ca: str) -> dict[str, Any]:
+def plan_for(live: dict[str, Any], ca: str) -> PlanAnswer:
     spec = {
         "kind": "plan_action",
         "action": "upload_issuing_ca",
@@ -89,7 +90,9 @@ def plan_for(live: dict[str, Any], ca: str) -> dict[str, Any]:
         "asker": CHRISTIE,
         "lang": "en",
     }
-    return answer_or_error(spec, live["directory"])
+    answer = answer_or_error(spec, live["directory"])
+    assert isinstance(answer, PlanAnswer), answer
+    return answer
 
 
 def person(live: dict[str, Any], who: str) -> Any:
@@ -104,24 +107,21 @@ def test_two_admins_approve_adding_a_ca_and_undo_restores_the_sst(
     assert old and FABRIKAM not in str(old)
 
     answer = plan_for(live, FABRIKAM)
-    assert answer["type"] == "plan", answer
-    plan = answer["plan"]
-    assert plan["target"] == "(tenant)" and plan["where"] == "exo-tenant"
-    assert [c["reason"] for c in plan["changes"]] == ["add issuing CA"]
-    ca_sha = plan["changes"][0]["sha256"]
-    assert "Plan for the tenant: add" in answer["summary"] and "two admins must approve" in answer["summary"]
-    assert base64.b64decode(plan["before"]["exo.SMIMECertificateIssuingCA"][0]) == old
+    plan = answer.plan
+    assert plan.target == "(tenant)" and plan.where == "exo-tenant"
+    assert [c.reason for c in plan.changes] == ["add issuing CA"]
+    ca_sha = plan.changes[0].sha256
+    assert "Plan for the tenant: add" in answer.summary and "two admins must approve" in answer.summary
+    assert base64.b64decode(plan.before["exo.SMIMECertificateIssuingCA"][0]) == old
     # by sha256 prefix too
-    assert plan_for(live, ca_sha[:10])["plan"]["changes"][0]["sha256"] == ca_sha
+    assert plan_for(live, ca_sha[:10]).plan.changes[0].sha256 == ca_sha
     unknown = plan_for(live, "No Such CA")
-    assert not unknown["plan"]["changes"] and unknown["summary"].startswith(
-        "Nothing to change: unknown CA No Such CA"
-    )
+    assert not unknown.plan.changes and unknown.summary.startswith("Nothing to change: unknown CA No Such CA")
 
     workers = Workers(redis_url, live["env"])
     workers.start(1)
     try:
-        request = approvals.open(plan["action"], person(live, CHRISTIE), plan["target"], plan, {}, "console")
+        request = approvals.open(plan.action, person(live, CHRISTIE), plan.target, plan, {}, "console")
         assert request.required == 2 and request.approver_role == "admin"
         first = approvals.decide(request.id, person(live, ADELE), True)
         assert first.state == "pending" and "1 more needed" in first.message["en"]
@@ -140,7 +140,7 @@ def test_two_admins_approve_adding_a_ca_and_undo_restores_the_sst(
         assert base64.b64decode(backup["values"]["exo.SMIMECertificateIssuingCA"][0]) == old
 
         # asking again: nothing to change
-        assert not plan_for(live, FABRIKAM)["plan"]["changes"]
+        assert not plan_for(live, FABRIKAM).plan.changes
 
         undo = undo_plan(done)
         undo_request = approvals.open("undo", person(live, CHRISTIE), done.target, undo, {}, "console")
@@ -157,8 +157,8 @@ def test_two_admins_approve_adding_a_ca_and_undo_restores_the_sst(
 
 def test_changed_sst_after_the_plan_writes_nothing(live: dict[str, Any]) -> None:
     emu, approvals = live["emu"], live["approvals"]
-    plan = plan_for(live, FABRIKAM)["plan"]
-    request = approvals.open(plan["action"], person(live, CHRISTIE), plan["target"], plan, {}, "console")
+    plan = plan_for(live, FABRIKAM).plan
+    request = approvals.open(plan.action, person(live, CHRISTIE), plan.target, plan, {}, "console")
     approvals.on_approved = None  # run the execution here
     approvals.decide(request.id, person(live, ADELE), True)
     assert approvals.decide(request.id, person(live, ALEX), True).state == "approved"
@@ -181,6 +181,6 @@ def test_an_sst_with_an_expired_certificate_is_refused(live: dict[str, Any]) -> 
 
     emu.emulator.tenant.smime_config["SMIMECertificateIssuingCA"] = base64.b64encode(with_expired).decode()
     answer = plan_for(live, FABRIKAM)
-    assert answer["type"] == "plan" and not answer["plan"]["changes"]
-    assert "expired certificate Old Expired CA" in answer["summary"], answer["summary"]
-    assert "Set-SmimeConfig refuses" in answer["summary"]
+    assert not answer.plan.changes
+    assert "expired certificate Old Expired CA" in answer.summary, answer.summary
+    assert "Set-SmimeConfig refuses" in answer.summary

@@ -33,6 +33,7 @@ from tests.support.waiting import wait_until
 from workers.approvals_store import ApprovalStore
 from workers.certs.encoding import decode_byte_list
 from workers.config import Roles
+from workers.plan_types import Plan
 from workers.remediation.execute import ExecutionDeferred, run_execute
 from workers.remediation.plan import plan_reset
 from workers.sources.exchange import ExchangeSource
@@ -121,13 +122,15 @@ def chat(live: dict[str, Any], redis_url: str) -> Iterator[dict[str, Any]]:
 def ask_and_approve(c: dict[str, Any], who: str, line: str) -> str:
     out = c["outs"][who]
     seen = len(out.getvalue())
-    assert c["chats"][who].say(line) in ("ack", "answer")
+    assert c["chats"][who].say(line).reply.kind in ("ack", "answer")
     found = re.findall(
         r"(?:Request|Antrag) (R-[\w-]+) (?:waits for an approver|wartet)", out.getvalue()[seen:]
     )
     assert found, out.getvalue()[seen:]
     request_id = found[-1]
-    assert c["chats"]["approver"].say(f"approve {request_id}") == "answer", c["outs"]["approver"].getvalue()
+    assert c["chats"]["approver"].say(f"approve {request_id}").reply.kind == "answer", c["outs"][
+        "approver"
+    ].getvalue()
     wait_until(
         lambda: state(c, request_id).state in ("done", "failed"), 30, f"request {request_id} to finish"
     )
@@ -147,8 +150,8 @@ def test_cloud_only_reset_runs_in_exchange_online_and_undo_restores(chat: dict[s
 
     request_id = ask_and_approve(chat, "christie", "reset my published certs")
     request = state(chat, request_id)
-    assert request.plan["where"] == "exo" and request.plan["dn"] is None
-    assert [(c["attribute"], c["sha256"], c["reason"]) for c in request.plan["changes"]] == [
+    assert request.plan.where == "exo" and request.plan.dn is None
+    assert [(c.attribute, c.sha256, c.reason) for c in request.plan.changes] == [
         ("exo.UserCertificate", foreign_sha, "issued for another address")
     ]
     now = values(emu, CHRISTIE)
@@ -193,14 +196,14 @@ def test_helpdesk_clears_usersmimecertificate_of_a_cloud_only_mailbox(chat: dict
     assert values(emu, CHRISTIE) == before
 
 
-def _approved(live: dict[str, Any], who: str) -> tuple[str, dict[str, Any]]:
+def _approved(live: dict[str, Any], who: str) -> tuple[str, Plan]:
     emu = live["emu"]
     directory = LiveDirectory(None, emu.exchange(), emu.graph())
     try:
         user = directory.find(who)
         plan = plan_reset(user, datetime.now(UTC))
         approvals = Approvals(Policy(Roles.model_validate(ROLES)), live["redis"])
-        request = approvals.open(plan["action"], person_of(user), user.key, plan, {}, "console")
+        request = approvals.open(plan.action, person_of(user), user.key, plan, {}, "console")
         assert (
             approvals.decide(request.id, person_of(directory.find("alex.wilber")), True).state == "approved"
         )
@@ -217,7 +220,7 @@ def _approved_foreign_value(live: dict[str, Any]) -> tuple[str, list[Any]]:
     own = list(r["UserCertificate"])
     r["UserCertificate"] = own + list(record(emu, "adele.vance")["UserCertificate"])[:1]
     request_id, plan = _approved(live, CHRISTIE)
-    assert plan["where"] == "exo" and len(plan["changes"]) == 1
+    assert plan.where == "exo" and len(plan.changes) == 1
     return request_id, own
 
 
@@ -245,7 +248,7 @@ def test_a_synced_recipient_is_never_written_in_exchange_online(
     adele["UserCertificate"] = list(adele["UserCertificate"]) + list(record(emu, CHRISTIE)["UserCertificate"])
     before = values(emu, "adele.vance")
     request_id, plan = _approved(live, "adele.vance@contoso.example")
-    assert plan["where"] == "ad" and plan["changes"]
+    assert plan.where == "ad" and plan.changes
 
     cmdlets: list[str] = []
     real = ExchangeSource.iter_cmdlet

@@ -29,6 +29,7 @@ from tests.support.services import Workers
 from workers import jobs
 from workers.approvals_store import ApprovalStore
 from workers.config import Roles, load_settings
+from workers.plan_types import Plan
 from workers.remediation.plan import plan_reset
 from workers.sources.ad import AdSource
 from workers.sources.live import LiveDirectory
@@ -114,14 +115,14 @@ def restore(dc: samba.DomainController, dn: str, original: dict[str, list[bytes]
     )
 
 
-def approved_request(live: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def approved_request(live: dict[str, Any]) -> tuple[str, Plan]:
     """A reset request for ts.user planned on the live DC and approved by alex.wilber (no chat)."""
     directory = LiveDirectory(AdSource(settings_for(live["dc"])))
     try:
         user = directory.find("ts.user")
         plan = plan_reset(user, datetime.now(UTC))
         approvals = Approvals(Policy(Roles.model_validate(ROLES)), live["redis"])
-        request = approvals.open(plan["action"], person_of(user), user.key, plan, {}, "console")
+        request = approvals.open(plan.action, person_of(user), user.key, plan, {}, "console")
         outcome = approvals.decide(request.id, person_of(directory.find("alex.wilber")), True)
         assert outcome.state == "approved"
     finally:

@@ -32,6 +32,7 @@ from workers.answers import (
     to_json,
 )
 from workers.approvals_store import ApprovalRequest
+from workers.plan_types import Plan
 
 REPORT: dict[str, Any] = {
     "headline": "No — the certificate has expired.",
@@ -42,13 +43,27 @@ REPORT: dict[str, Any] = {
     ],
     "certificates": [],
 }
-PLAN: dict[str, Any] = {
+PLAN: dict[str, Any] = {  # as workers/remediation/plan.py build_plan writes it
     "action": "prune_certificates",
     "target": "stale.smime",
+    "target_display": "Stella Stale",
+    "primary_smtp": "s@contoso.example",
     "dn": "CN=Stella Stale,OU=Users,DC=contoso,DC=example",
+    "where": "ad",
     "changes": [
-        {"attribute": "ad.userCertificate", "sha256": "ab" * 32, "subject": "CN=x", "reason": "expired"}
+        {
+            "attribute": "ad.userCertificate",
+            "sha256": "ab" * 32,
+            "subject": "CN=x",
+            "emails": ["s@contoso.example"],
+            "not_after": "2025-01-01",
+            "reason": "expired 2025-01-01",
+        }
     ],
+    "keep": [],
+    "before": {"ad.userCertificate": ["MAMCAQc="]},
+    "digest": "0123456789abcdef",
+    "usable_after": False,
 }
 REQUEST: dict[str, Any] = {
     "id": "R-0123abcd",
@@ -154,9 +169,12 @@ def test_real_job_answers_keep_their_wire_format() -> None:
     ]
     for spec, cls, keys in specs:
         assert isinstance(compute_answer(spec, directory), cls)
-        wire = json.loads(json.dumps(answer_or_error(spec, directory), ensure_ascii=False))
+        answer = answer_or_error(spec, directory)  # typed; its JSON is made for the outbox
+        assert isinstance(answer, cls)
+        wire = json.loads(json.dumps(to_json(answer), ensure_ascii=False))
         assert list(wire) == keys
         assert to_json(answer_from_json(wire)) == wire
+        assert answer_from_json(wire) == answer
 
 
 class _Outbox:
@@ -178,7 +196,7 @@ def test_the_notifier_publishes_todays_json() -> None:
         action="prune_certificates",
         requester="stale.smime",
         target="stale.smime",
-        plan=PLAN,
+        plan=Plan.from_json(PLAN),
         notify={"platform": "console", "session": "requester", "lang": "de"},
         platform="console",
         created=1.0,
@@ -189,6 +207,7 @@ def test_the_notifier_publishes_todays_json() -> None:
     notifier.tell_requester(request, "done", {"en": "Done.", "de": "Erledigt."})
     answers = [m["answer"] for m in outbox.messages]
     assert answers[:2] == [{"type": "approval_update", "request": request.to_json(), "event": "approved"}] * 2
+    assert answers[0]["request"]["plan"] == PLAN  # the plan inside, as it always was
     assert answers[2] == {"type": "text", "text": "Erledigt.", "request_id": "R-0123abcd"}
     assert all(list(a) == list(to_json(answer_from_json(a))) for a in answers)
 
@@ -208,6 +227,10 @@ def test_the_notifier_publishes_todays_json() -> None:
         {"type": "audit", "summary": {}, "tenant": ["warn"]},
         {"type": "plan", "plan": ["x"]},
         {"type": "plan", "summaries": {"en": 3}},
+        {"type": "plan", "summary": "no plan"},  # a plan answer carries a plan
+        {"type": "plan", "plan": {}},
+        {"type": "plan", "plan": {**PLAN, "changes": [{"attribute": "ad.userCertificate"}]}},
+        {"type": "plan", "plan": {**PLAN, "where": "moon"}},
         {"type": "text"},
         {"type": "text", "text": 42},
         {"type": "text", "text": "hi", "candidates": "alex"},
@@ -262,10 +285,62 @@ def test_reading_any_json_never_raises_and_is_stable(kind: str, fields: dict[str
     assert again == answer and to_json(again) == to_json(answer)
 
 
-def test_render_still_takes_the_json_for_old_callers() -> None:
-    """bot/slack/approvals.py builds its approval_update as a dict: blocks.render reads it first."""
+def test_render_takes_typed_answers_only() -> None:
+    """The JSON is read where it arrives (answer_from_json); blocks.render takes the typed answer."""
     legacy = LEGACY["approval_update (Notifier)"]
-    assert render(legacy, "en") == render(answer_from_json(legacy), "en")
+    with pytest.raises(AssertionError):
+        render(legacy, "en")  # type: ignore[arg-type]
+
+
+def test_a_slack_click_shows_the_decided_request_as_an_approval_update() -> None:
+    """bot/slack/approvals.py renders the decided request as a typed ApprovalUpdateAnswer: the same
+    message the approval_update JSON of the Notifier renders to."""
+    from bot.slack.approvals import ApprovalClicks
+    from handlers.approvals import Outcome
+    from workers.config import load_settings
+
+    request = ApprovalRequest(
+        id="R-0123abcd",
+        action="prune_certificates",
+        requester="stale.smime",
+        target="stale.smime",
+        plan=Plan.from_json(PLAN),
+        notify={},
+        platform="slack",
+        created=1.0,
+        expires=2.0,
+        state="approved",
+        decisions=[{"actor": "alex.wilber", "display": "Alex Wilber", "approve": True, "at": 1.5}],
+    )
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    class Core:
+        settings = load_settings(lang="en")
+
+        def decide(self, **_: Any) -> Outcome:
+            return Outcome(
+                True, "approved", {"en": "Request approved.", "de": "Antrag freigegeben."}, request
+            )
+
+    class Recorder:
+        def __getattr__(self, name: str) -> Any:
+            return lambda *args, **kwargs: calls.append((name, kwargs if kwargs else {"args": args}))
+
+    class People:
+        def profile(self, user: str) -> Any:
+            return type("Profile", (), {"locale": None})()
+
+    body = {"user": {"id": "U1"}, "channel": {"id": "C1"}, "message": {"ts": "1.2"}}
+    ApprovalClicks(Core(), Recorder(), People(), Recorder(), None).click(body, {"value": request.id}, True)
+    shared = render(
+        answer_from_json({"type": "approval_update", "request": request.to_json(), "event": "approved"}), "en"
+    )
+    assert calls[0] == (
+        "chat_update",
+        {"channel": "C1", "ts": "1.2", "text": shared.text, "blocks": shared.blocks},
+    )
+    assert calls[1] == ("add_approval_message", {"args": (request.id, "C1", "1.2")})
+    assert "Approved by Alex Wilber" in json.dumps(shared.blocks)
 
 
 def test_the_console_transport_reads_the_outbox_json() -> None:

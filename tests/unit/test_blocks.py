@@ -179,6 +179,8 @@ REQUEST: dict[str, Any] = {
     "target": "stale.smime",
     "plan": {
         "action": "prune_certificates",
+        "target": "stale.smime",
+        "digest": "0123456789abcdef",
         "changes": [
             {
                 "attribute": "ad.userSMIMECertificate",

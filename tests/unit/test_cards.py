@@ -22,7 +22,8 @@ from bot.render.cards import (
     approval_update_card,
     size_of,
 )
-from handlers.intents import parse
+from handlers.types import ChatRequest
+from tests.support.understanding import chat_core
 from workers.answers import answer_from_json
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,9 +86,13 @@ def test_report_buttons_are_commands_the_bot_understands(
         card = answer_card(answer_from_json({"type": "report", "report": rep}), lang)
         assert card is not None
         said = [a["data"]["msteams"]["text"] for a in card["actions"]]
-        kinds = [parse(s).kind for s in said]
-        assert kinds[0] == "check" and "explain" in kinds and kinds[-1] == "help"
-        assert all(parse(s).lang in (None, lang) for s in said)
+        core = chat_core()
+        replies = [
+            core.handle(ChatRequest("console", "adele.vance", s, {"session": s}, None, "r")) for s in said
+        ]
+        kinds = [r.intent.kind if r.intent else None for r in replies]
+        assert kinds[0] == "diagnose" and "explain" in kinds and kinds[-1] == "help"
+        assert all(r.lang == lang for r in replies)
 
 
 def test_german_report_card(report_de: dict[str, Any]) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.services import live_ad_at
+from workers.answers import TextAnswer
 from workers.demo_tenant import DATA_DIR
 from workers.errors import InputError, UserLookupError
 from workers.sources.snapshot import Snapshot
@@ -141,8 +142,9 @@ def test_chat_answers_name_no_host_port_or_setting_when_the_dc_is_unreachable(
         ):
             caplog.clear()
             answer = jobs.answer_or_error(spec, directory)
-            text = answer["text"]
-            assert answer["type"] == "text" and text
+            assert isinstance(answer, TextAnswer), answer
+            text = answer.text
+            assert text
             assert not _technical(text, port), (spec, text)
             assert "Active Directory" in text
             # the operator's detail is in the log: which DC, and why
@@ -153,9 +155,10 @@ def test_chat_answers_name_no_host_port_or_setting_when_the_dc_is_unreachable(
         caplog.clear()
         connects_before = directory.ad.stats.setup_operations + directory.ad.stats.operations
         answer = jobs.answer_or_error({"kind": "diagnose", "subject": "a" * 300, "lang": "en"}, directory)
-        assert answer["text"].startswith("That name is too long to look up (300 characters")
-        assert "\n" not in answer["text"] and "a" * 40 not in answer["text"]
-        assert not _technical(answer["text"], port)
+        assert isinstance(answer, TextAnswer), answer
+        assert answer.text.startswith("That name is too long to look up (300 characters")
+        assert "\n" not in answer.text and "a" * 40 not in answer.text
+        assert not _technical(answer.text, port)
         assert directory.ad.stats.setup_operations + directory.ad.stats.operations == connects_before
         assert not [r for r in caplog.records if "connect_failed" in r.getMessage()]
     finally:

@@ -11,6 +11,7 @@ import pytest
 
 from tests.support.services import live_ad_at
 from workers import errors
+from workers.answers import TextAnswer
 from workers.remediation.execute import ExecutionDeferred
 
 
@@ -96,7 +97,7 @@ def test_a_chat_job_retries_an_unreachable_directory_before_it_answers(
         assert once >= 1
         before = refusing.accepted
         answer = jobs.answer_or_error(spec, directory)
-        assert answer["type"] == "text" and f"tried {jobs.TRANSIENT_ATTEMPTS} times" in answer["text"]
+        assert isinstance(answer, TextAnswer) and f"tried {jobs.TRANSIENT_ATTEMPTS} times" in answer.text
         assert refusing.accepted - before == jobs.TRANSIENT_ATTEMPTS * once
     finally:
         directory.close()

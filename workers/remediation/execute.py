@@ -28,6 +28,7 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -275,7 +276,7 @@ def _execute(
     try:
         result = run(request, settings, directory, notifier, redis)
     except Retryable as exc:
-        place = "Exchange Online" if request.plan.get("where") == "exo" else "Active Directory"
+        place = "Exchange Online" if request.plan.where == "exo" else "Active Directory"
         message = {
             "en": f"{place} cannot be reached right now ({exc}); nothing was changed. The request "
             "stays approved and is retried automatically.",
@@ -306,12 +307,12 @@ def _apply(
                 "de": f"Nichts wurde geändert: {request.action} kann nicht ausgeführt werden.",
             }
         )
-    if plan.get("scope") == "smime_config":
+    if plan.scope == "smime_config":
         exchange = directory.exchange
         if exchange is None:
             raise Refused(TENANT_EXO_ONLY)
         return _apply_sst(request, settings, directory, notifier, redis, exchange)
-    if plan.get("where") == "exo" and plan.get("scope") != "attributes":
+    if plan.where == "exo" and plan.scope != "attributes":
         exchange = directory.exchange
         if exchange is None:
             raise Refused(EXO_ONLY)
@@ -319,21 +320,21 @@ def _apply(
     ad = directory.ad
     if ad is None:
         raise Refused(SNAPSHOT_ONLY)
-    if plan.get("where") != "ad" or not plan.get("dn"):
+    if plan.where != "ad" or not plan.dn:
         raise Refused(
             {
                 "en": "Nothing was changed: this recipient is cloud-only and has no AD object to change.",
                 "de": "Nichts wurde geändert: dieser Empfänger ist nur in der Cloud und hat kein AD-Objekt.",
             }
         )
-    dn = str(plan["dn"])
-    if plan.get("scope") == "attributes":
+    dn = str(plan.dn)
+    if plan.scope == "attributes":
         return _apply_text(request, settings, directory, notifier, redis, ad, dn)
     before, values, after = expected_states(request)
 
     # (b) re-validate: the target, then the approvers (both before any write)
     current = _read(ad, dn)
-    who = plan.get("primary_smtp") or request.target
+    who = plan.primary_smtp or request.target
     already = _already_applied(
         request,
         redis,
@@ -391,7 +392,7 @@ def _apply_exo(
     """A cloud-only recipient: the same steps as in AD, with Set-Mailbox (Set-MailUser for a mail user) in Exchange Online
     (each changed property set to exactly its approved after-state, or $null when it becomes empty)."""
     plan = request.plan
-    who = str(plan.get("primary_smtp") or request.target)
+    who = str(plan.primary_smtp or request.target)
     before, values, after = expected_states(request)
     record, current = _read_exo(exchange, who)
     if str(record.get("IsDirSynced")).lower() == "true":
@@ -477,9 +478,9 @@ def _certificate_outcome(
         }
     elif request.action == "undo":
         message = {
-            "en": f"Done: restored {n} value(s) to {who} in {place.name} (undo of {plan.get('undo_of')})."
+            "en": f"Done: restored {n} value(s) to {who} in {place.name} (undo of {plan.undo_of})."
             + follows["en"],
-            "de": f"Erledigt: {n} Wert(e) für {who} {place.de_in} wiederhergestellt (Rücknahme von {plan.get('undo_of')})."
+            "de": f"Erledigt: {n} Wert(e) für {who} {place.de_in} wiederhergestellt (Rücknahme von {plan.undo_of})."
             + follows["de"],
         }
     else:
@@ -519,8 +520,8 @@ def _apply_sst(
     """upload_issuing_ca and its undo: re-read Get-SmimeConfig and compare the SST bytes (sha256) with
     the plan's before-state, check the approvers, back up, Set-SmimeConfig the approved SST, re-read."""
     plan = request.plan
-    before = b"".join(base64.b64decode(v) for v in (plan.get("before") or {}).get(SST_KEY, []))
-    after = b"".join(base64.b64decode(v) for v in (plan.get("after") or {}).get(SST_KEY, []))
+    before = b"".join(base64.b64decode(v) for v in plan.before.get(SST_KEY, ()))
+    after = b"".join(base64.b64decode(v) for v in (plan.after or {}).get(SST_KEY, ()))
     current = exchange.get_smime_issuing_ca()
     already = _already_applied(
         request,
@@ -543,7 +544,7 @@ def _apply_sst(
         exchange.set_smime_issuing_ca(after)
     now = exchange.get_smime_issuing_ca()
     verified = _sha(now) == _sha(after) or _sst_ders(now) == _sst_ders(after)
-    subjects = ", ".join(str(c.get("subject")) for c in plan.get("changes", []))
+    subjects = ", ".join(str(c.subject) for c in plan.changes)
     if not verified:
         message = {
             "en": "The new SMIMECertificateIssuingCA was sent to Exchange Online, but re-reading it does not show "
@@ -553,8 +554,8 @@ def _apply_sst(
         }
     elif request.action == "undo":
         message = {
-            "en": f"Done: restored the previous SMIMECertificateIssuingCA in Exchange Online (undo of {plan.get('undo_of')}).",
-            "de": f"Erledigt: das vorherige SMIMECertificateIssuingCA in Exchange Online wiederhergestellt (Rücknahme von {plan.get('undo_of')}).",
+            "en": f"Done: restored the previous SMIMECertificateIssuingCA in Exchange Online (undo of {plan.undo_of}).",
+            "de": f"Erledigt: das vorherige SMIMECertificateIssuingCA in Exchange Online wiederhergestellt (Rücknahme von {plan.undo_of}).",
         }
     else:
         message = {
@@ -567,7 +568,7 @@ def _apply_sst(
         "ok": verified,
         "verified": verified,
         "message": message,
-        "changed": len(plan.get("changes", [])),
+        "changed": len(plan.changes),
         "already_applied": already,
         "where": "exo-tenant",
         "after_sha": _sha(now),
@@ -577,7 +578,7 @@ def _apply_sst(
     }
 
 
-def _text_state(values: dict[str, list[str]]) -> dict[str, list[str]]:
+def _text_state(values: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
     return {str(a).removeprefix("ad."): sorted(vs) for a, vs in values.items()}
 
 
@@ -598,10 +599,10 @@ def _apply_text(
     """set_mail_nickname / lowercase_addresses and their undo: the same steps as the certificate
     clean-ups (re-validate target and approvers, back up, write compare-before-write, verify)."""
     plan = request.plan
-    before = _text_state(plan.get("before") or {})
-    after = _text_state(plan.get("after") or {})
+    before = _text_state(plan.before)
+    after = _text_state(plan.after or {})
     attrs = sorted(before)
-    who = plan.get("primary_smtp") or request.target
+    who = plan.primary_smtp or request.target
     current = _read_text(ad, dn, attrs)
     already = _already_applied(
         request,
@@ -622,7 +623,7 @@ def _apply_text(
         _save_backup(
             redis, settings, notifier, request, dn, {a: [v.encode() for v in vs] for a, vs in current.items()}
         )
-        exact = {a: list(vs) for a, vs in (plan.get("before") or {}).items()}
+        exact = {a: list(vs) for a, vs in plan.before.items()}
         if request.action == "undo":
             ad.set_text_values(dn, after, expected=current)
         elif request.action == "set_mail_nickname":
@@ -634,9 +635,9 @@ def _apply_text(
 
     now = _read_text(ad, dn, attrs)
     verified = now == after
-    checks = _rediagnose(directory, plan.get("primary_smtp") or request.target)
-    n = len(plan.get("changes", []))
-    what = ", ".join(f"{c['attribute'].removeprefix('ad.')}: {c['subject']}" for c in plan.get("changes", []))
+    checks = _rediagnose(directory, plan.primary_smtp or request.target)
+    n = len(plan.changes)
+    what = ", ".join(f"{c.attribute.removeprefix('ad.')}: {c.subject}" for c in plan.changes)
     if not verified:
         message = {
             "en": f"The change to {who} was sent to Active Directory, but re-reading it does not show the approved "
@@ -647,9 +648,9 @@ def _apply_text(
     elif request.action == "undo":
         message = {
             "en": f"Done: restored the previous value(s) of {who} in Active Directory ({what}; undo of "
-            f"{plan.get('undo_of')})." + FOLLOWS["en"],
+            f"{plan.undo_of})." + FOLLOWS["en"],
             "de": f"Erledigt: die vorherigen Werte von {who} im Active Directory wiederhergestellt ({what}; "
-            f"Rücknahme von {plan.get('undo_of')})." + FOLLOWS["de"],
+            f"Rücknahme von {plan.undo_of})." + FOLLOWS["de"],
         }
     else:
         message = {

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +26,7 @@ from workers.checks.publish import (
     usable_for_encryption,
 )
 from workers.facts import PublishedValue, UserFacts
+from workers.plan_types import Change, Plan
 
 if TYPE_CHECKING:
     from workers.sources.directory import Directory
@@ -40,15 +43,15 @@ def value_sha(value: PublishedValue) -> str:
     return hashlib.sha256(value.raw).hexdigest()
 
 
-def _describe(value: PublishedValue) -> dict[str, Any]:
+def _describe(value: PublishedValue) -> Change:
     cert = value.end_entities[0] if value.end_entities else None
-    return {
-        "attribute": value.location,
-        "sha256": value_sha(value),
-        "subject": cert.subject if cert else None,
-        "emails": list(cert.emails) if cert else [],
-        "not_after": cert.not_after.strftime("%Y-%m-%d") if cert else None,
-    }
+    return Change(
+        attribute=value.location,
+        sha256=value_sha(value),
+        subject=cert.subject if cert else None,
+        emails=tuple(cert.emails) if cert else (),
+        not_after=cert.not_after.strftime("%Y-%m-%d") if cert else None,
+    )
 
 
 def removal_reasons(user: UserFacts, now: datetime) -> dict[int, str]:
@@ -84,7 +87,7 @@ def removal_reasons(user: UserFacts, now: datetime) -> dict[int, str]:
     return reasons
 
 
-def plan_reset(user: UserFacts, now: datetime) -> dict[str, Any]:
+def plan_reset(user: UserFacts, now: datetime) -> Plan:
     """ "Reset my published certs": the smallest change that fixes what can be fixed.
 
     Prune the broken values (expired, foreign, superseded, unreadable, duplicates, stale Outlook
@@ -108,44 +111,44 @@ def plan_reset(user: UserFacts, now: datetime) -> dict[str, Any]:
         # Pruning the broken values is always the smaller change; clearing everything would also
         # remove good certificates (a valid signing certificate, say) without fixing anything more.
         action = "prune_certificates"
-        changes = [{**_describe(v), "reason": reasons[i]} for i, v in in_scope if i in reasons]
+        changes = [replace(_describe(v), reason=reasons[i]) for i, v in in_scope if i in reasons]
         keep = [_describe(v) for i, v in in_scope if i not in reasons]
     else:
         action = "reset_published"
         changes = [
-            {**_describe(v), "reason": reasons.get(i, "reset: more than 15 current values")}
+            replace(_describe(v), reason=reasons.get(i, "reset: more than 15 current values"))
             for i, v in in_scope
         ]
         keep = []
         usable_after = False
-    plan = build_plan(user, action, changes, keep, in_scope)
-    plan["usable_after"] = usable_after
-    return plan
+    return build_plan(user, action, changes, keep, in_scope, usable_after)
 
 
 def build_plan(
     user: UserFacts,
     action: str,
-    changes: list[dict[str, Any]],
-    keep: list[dict[str, Any]],
+    changes: Sequence[Change],
+    keep: Sequence[Change],
     in_scope: list[tuple[int, PublishedValue]],
-) -> dict[str, Any]:
+    usable_after: bool,
+) -> Plan:
     before: dict[str, list[str]] = {}
     for _, v in in_scope:
         before.setdefault(v.location, []).append(base64.b64encode(v.raw).decode())
     synced = is_synced(user)
-    return {
-        "action": action,
-        "target": user.key,
-        "target_display": user.display,
-        "primary_smtp": user.primary_smtp,
-        "dn": user.ad.dn if user.ad else None,
-        "where": "ad" if synced else "exo",
-        "changes": changes,
-        "keep": keep,
-        "before": before,
-        "digest": plan_digest(action, user.key, changes),
-    }
+    return Plan(
+        action=action,
+        target=user.key,
+        target_display=user.display,
+        primary_smtp=user.primary_smtp,
+        dn=user.ad.dn if user.ad else None,
+        where="ad" if synced else "exo",
+        changes=tuple(changes),
+        keep=tuple(keep),
+        before={a: tuple(vs) for a, vs in before.items()},
+        digest=plan_digest(action, user.key, changes),
+        usable_after=usable_after,
+    )
 
 
 def is_synced(user: UserFacts) -> bool:
@@ -158,16 +161,16 @@ def is_synced(user: UserFacts) -> bool:
     )
 
 
-def plan_digest(action: str, target: str, changes: list[dict[str, Any]]) -> str:
+def plan_digest(action: str, target: str, changes: Sequence[Change]) -> str:
     """Identifies a plan in the audit trail (what was approved is what runs)."""
-    basis = action + "|" + target + "|" + "|".join(sorted(f"{c['attribute']}:{c['sha256']}" for c in changes))
+    basis = action + "|" + target + "|" + "|".join(sorted(f"{c.attribute}:{c.sha256}" for c in changes))
     return hashlib.sha256(basis.encode()).hexdigest()[:16]
 
 
-def plan_summary(plan: dict[str, Any], lang: str) -> str:
-    n = len(plan["changes"])
-    kept = len(plan["keep"])
-    who = plan.get("primary_smtp") or plan["target"]
+def plan_summary(plan: Plan, lang: str) -> str:
+    n = len(plan.changes)
+    kept = len(plan.keep)
+    who = plan.who
     enroll = {
         "en": " Afterwards no usable encryption certificate is published: enroll a new one.",
         "de": " Danach ist kein nutzbares Verschlüsselungszertifikat veröffentlicht: bitte ein neues beantragen.",
@@ -180,22 +183,20 @@ def plan_summary(plan: dict[str, Any], lang: str) -> str:
             "en": " But no usable encryption certificate is published: enroll a new one.",
             "de": " Es ist aber kein nutzbares Verschlüsselungszertifikat veröffentlicht: bitte ein neues beantragen.",
         }
-        return base + ("" if plan.get("usable_after", True) else none[lang])
+        return base + ("" if plan.usable_after else none[lang])
     follows = {
         "en": " Exchange Online follows with the next directory sync (about 30 minutes); cached Outlook clients within about 48 hours.",
         "de": " Exchange Online folgt mit der nächsten Verzeichnissynchronisierung (etwa 30 Minuten); Outlook im Cache-Modus innerhalb von etwa 48 Stunden.",
     }
-    tail = (follows[lang] if plan["where"] == "ad" else "") + (
-        "" if plan.get("usable_after", True) else enroll[lang]
-    )
+    tail = (follows[lang] if plan.where == "ad" else "") + ("" if plan.usable_after else enroll[lang])
     if lang == "de":
         verb = (
             "alle veröffentlichten Zertifikate zurücksetzen"
-            if plan["action"] == "reset_published"
+            if plan.action == "reset_published"
             else "bereinigen"
         )
         return f"Plan für {who}: {verb} — {n} Wert(e) entfernen, {kept} behalten.{tail}"
-    verb = "reset all published certificates" if plan["action"] == "reset_published" else "prune"
+    verb = "reset all published certificates" if plan.action == "reset_published" else "prune"
     return f"Plan for {who}: {verb} — remove {n} value(s), keep {kept}.{tail}"
 
 
@@ -205,7 +206,7 @@ TEXT_ACTIONS = ("set_mail_nickname", "lowercase_addresses")
 REQUESTABLE = ("set_mail_nickname", "lowercase_addresses", "clear_smime_attribute", "upload_issuing_ca")
 
 
-def plan_action(action: str, user: UserFacts, now: datetime) -> dict[str, Any]:
+def plan_action(action: str, user: UserFacts, now: datetime) -> Plan:
     """The plan for one named remediation (helpdesk "request <action> for <user>")."""
     if action == "set_mail_nickname":
         return plan_set_mail_nickname(user)
@@ -216,7 +217,7 @@ def plan_action(action: str, user: UserFacts, now: datetime) -> dict[str, Any]:
     raise ValueError(f"unknown remediation {action!r}")
 
 
-def plan_set_mail_nickname(user: UserFacts) -> dict[str, Any]:
+def plan_set_mail_nickname(user: UserFacts) -> Plan:
     """Empty AD mailNickname → the local part of `mail` (nothing to change when it is set)."""
     before: dict[str, list[str]] = {"mailNickname": []}
     after: dict[str, list[str]] = {"mailNickname": []}
@@ -230,7 +231,7 @@ def plan_set_mail_nickname(user: UserFacts) -> dict[str, Any]:
     return build_text_plan(user, "set_mail_nickname", before, after, "mailNickname is empty")
 
 
-def plan_lowercase_addresses(user: UserFacts) -> dict[str, Any]:
+def plan_lowercase_addresses(user: UserFacts) -> Plan:
     """mail and the address part of SMTP proxyAddresses lower-cased; the SMTP:/smtp: prefix is kept."""
     before: dict[str, list[str]] = {"mail": [], "proxyAddresses": []}
     if user.ad is not None:
@@ -247,7 +248,7 @@ def plan_lowercase_addresses(user: UserFacts) -> dict[str, Any]:
     return build_text_plan(user, "lowercase_addresses", before, after, "address in mixed case")
 
 
-def plan_clear_smime_attribute(user: UserFacts, now: datetime) -> dict[str, Any]:
+def plan_clear_smime_attribute(user: UserFacts, now: datetime) -> Plan:
     """Every userSMIMECertificate value goes (a stale Outlook publication hides userCertificate)."""
     smime_loc, user_loc = attributes_for(user)
     in_scope = [(i, v) for i, v in enumerate(user.values) if v.location in (smime_loc, user_loc)]
@@ -257,17 +258,17 @@ def plan_clear_smime_attribute(user: UserFacts, now: datetime) -> dict[str, Any]
             continue
         stale = not any(usable_for_encryption(c, now) for c in v.end_entities)
         changes.append(
-            {**_describe(v), "reason": "stale Outlook publication" if stale else "clear requested"}
+            replace(_describe(v), reason="stale Outlook publication" if stale else "clear requested")
         )
     remaining = [v for _, v in in_scope if v.location == user_loc]
     choice = outlook_choice(remaining, smime_loc, user_loc, now)
-    plan = build_plan(user, "clear_smime_attribute", changes, [_describe(v) for v in remaining], in_scope)
-    plan["usable_after"] = (
+    usable_after = (
         choice.certificate is not None
         and usable_for_encryption(choice.certificate, now)
         and address_ok(choice.certificate, user)
     )
-    return plan
+    keep = [_describe(v) for v in remaining]
+    return build_plan(user, "clear_smime_attribute", changes, keep, in_scope, usable_after)
 
 
 def build_text_plan(
@@ -276,10 +277,10 @@ def build_text_plan(
     before: dict[str, list[str]],
     after: dict[str, list[str]],
     reason: str,
-) -> dict[str, Any]:
+) -> Plan:
     """A plan over AD text attributes: `before` is the exact current state (compared before any
     write), `after` what it becomes; one change per value that differs."""
-    changes: list[dict[str, Any]] = []
+    changes: list[Change] = []
     synced = user.ad is not None
     if synced:
         for attr in before:
@@ -291,32 +292,32 @@ def build_text_plan(
                 if a == b:
                     continue
                 changes.append(
-                    {
-                        "attribute": f"ad.{attr}",
-                        "sha256": hashlib.sha256(f"{attr}|{a}|{b}".encode()).hexdigest(),
-                        "from": a,
-                        "to": b,
-                        "subject": f"{a or '(empty)'} → {b or '(empty)'}",
-                        "emails": [],
-                        "not_after": None,
-                        "reason": reason,
-                    }
+                    Change(
+                        attribute=f"ad.{attr}",
+                        sha256=hashlib.sha256(f"{attr}|{a}|{b}".encode()).hexdigest(),
+                        from_=a,
+                        to=b,
+                        subject=f"{a or '(empty)'} → {b or '(empty)'}",
+                        emails=(),
+                        not_after=None,
+                        reason=reason,
+                    )
                 )
-    return {
-        "action": action,
-        "scope": "attributes",
-        "target": user.key,
-        "target_display": user.display,
-        "primary_smtp": user.primary_smtp,
-        "dn": user.ad.dn if user.ad else None,
-        "where": "ad" if synced else "exo",
-        "changes": changes,
-        "keep": [],
-        "before": {f"ad.{a}": list(v) for a, v in before.items()},
-        "after": {f"ad.{a}": list(v) for a, v in after.items()},
-        "digest": plan_digest(action, user.key, changes),
-        "usable_after": True,
-    }
+    return Plan(
+        action=action,
+        scope="attributes",
+        target=user.key,
+        target_display=user.display,
+        primary_smtp=user.primary_smtp,
+        dn=user.ad.dn if user.ad else None,
+        where="ad" if synced else "exo",
+        changes=tuple(changes),
+        keep=(),
+        before={f"ad.{a}": tuple(v) for a, v in before.items()},
+        after={f"ad.{a}": tuple(v) for a, v in after.items()},
+        digest=plan_digest(action, user.key, changes),
+        usable_after=True,
+    )
 
 
 NOTHING = {
@@ -332,17 +333,17 @@ NOTHING = {
 }
 
 
-def action_summary(plan: dict[str, Any], lang: str) -> str:
+def action_summary(plan: Plan, lang: str) -> str:
     """One sentence for a requested action's plan (en/de)."""
     de = lang == "de"
-    who = plan.get("primary_smtp") or plan["target"]
-    action = plan["action"]
-    changes = plan["changes"]
+    who = plan.who
+    action = plan.action
+    changes = plan.changes
     if action == "upload_issuing_ca":
         return _issuing_ca_summary(plan, de)
-    if plan.get("where") == "exo" and action == "clear_smime_attribute":
+    if plan.where == "exo" and action == "clear_smime_attribute":
         return _exo_clear_summary(plan, who, de)
-    if plan.get("where") != "ad":
+    if plan.where != "ad":
         return (
             f"Nichts zu ändern für {who}: nur in der Cloud, es gibt kein AD-Objekt für {action}."
             if de
@@ -361,7 +362,7 @@ def action_summary(plan: dict[str, Any], lang: str) -> str:
     )
     n = len(changes)
     if action == "set_mail_nickname":
-        to = changes[0]["to"]
+        to = changes[0].to
         body = (
             f"Plan für {who}: mailNickname auf „{to}“ setzen (derzeit leer)."
             if de
@@ -374,13 +375,13 @@ def action_summary(plan: dict[str, Any], lang: str) -> str:
             else f"Plan for {who}: lower-case {n} address value(s) in mail and proxyAddresses (SMTP:/smtp: prefixes kept)."
         )
     else:
-        kept = len(plan["keep"])
+        kept = len(plan.keep)
         body = (
             f"Plan für {who}: userSMIMECertificate leeren — {n} Wert(e) entfernen, {kept} in userCertificate behalten."
             if de
             else f"Plan for {who}: clear userSMIMECertificate — remove {n} value(s), keep {kept} in userCertificate."
         )
-        if not plan.get("usable_after", True):
+        if not plan.usable_after:
             body += (
                 " Danach ist kein nutzbares Verschlüsselungszertifikat veröffentlicht: bitte ein neues beantragen."
                 if de
@@ -389,9 +390,9 @@ def action_summary(plan: dict[str, Any], lang: str) -> str:
     return body + follows
 
 
-def _exo_clear_summary(plan: dict[str, Any], who: str, de: bool) -> str:
+def _exo_clear_summary(plan: Plan, who: str, de: bool) -> str:
     """clear_smime_attribute for a cloud-only recipient: UserSMimeCertificate in Exchange Online."""
-    n, kept = len(plan["changes"]), len(plan["keep"])
+    n, kept = len(plan.changes), len(plan.keep)
     if not n:
         return (
             f"Nichts zu ändern für {who}: UserSMimeCertificate ist bereits leer."
@@ -405,7 +406,7 @@ def _exo_clear_summary(plan: dict[str, Any], who: str, de: bool) -> str:
         else f"Plan for {who} (cloud-only, Exchange Online): clear UserSMimeCertificate — remove {n} value(s), "
         f"keep {kept} in UserCertificate."
     )
-    if not plan.get("usable_after", True):
+    if not plan.usable_after:
         body += (
             " Danach ist kein nutzbares Verschlüsselungszertifikat veröffentlicht: bitte ein neues beantragen."
             if de
@@ -447,91 +448,99 @@ def find_ca(directory: Directory, wanted: str) -> Any | None:
     return None
 
 
-def plan_upload_issuing_ca(ca: Any, current_sst: bytes | None, wanted: str, now: datetime) -> dict[str, Any]:
+def plan_upload_issuing_ca(ca: Any, current_sst: bytes | None, wanted: str, now: datetime) -> Plan:
     """The current SMIMECertificateIssuingCA SST (before) plus `ca` (after, written with write_sst).
     No change when it is already there, or (with `refusal`) when the result would hold an expired
     certificate — Set-SmimeConfig refuses such an upload."""
 
-    plan: dict[str, Any] = {
-        "action": "upload_issuing_ca",
-        "scope": "smime_config",
-        "target": TENANT,
-        "target_display": "SMIMECertificateIssuingCA",
-        "primary_smtp": None,
-        "dn": None,
-        "where": "exo-tenant",
-        "requested": wanted,
-        "changes": [],
-        "keep": [],
-        "before": {},
-        "after": {},
-        "refusal": None,
-        "usable_after": True,
-    }
+    plan = Plan(
+        action="upload_issuing_ca",
+        scope="smime_config",
+        target=TENANT,
+        target_display="SMIMECertificateIssuingCA",
+        primary_smtp=None,
+        dn=None,
+        where="exo-tenant",
+        requested=wanted,
+        changes=(),
+        keep=(),
+        before={},
+        after={},
+        refusal=None,
+        usable_after=True,
+        digest=plan_digest("upload_issuing_ca", TENANT, []),
+    )
     if ca is None:
-        plan["refusal"] = {
-            "en": f"unknown CA {wanted}: neither AD, the trusted roots nor a published chain has it",
-            "de": f"unbekannte CA {wanted}: weder AD, die vertrauenswürdigen Stammzertifikate noch eine veröffentlichte Kette enthalten sie",
-        }
-    elif current_sst is None:
-        plan["refusal"] = {
-            "en": "this installation does not use Exchange Online, so SMIMECertificateIssuingCA cannot be read or changed",
-            "de": "diese Installation nutzt Exchange Online nicht; SMIMECertificateIssuingCA kann weder gelesen noch geändert werden",
-        }
-    plan["digest"] = plan_digest("upload_issuing_ca", TENANT, [])
-    if plan["refusal"]:
-        return plan
+        return replace(
+            plan,
+            refusal={
+                "en": f"unknown CA {wanted}: neither AD, the trusted roots nor a published chain has it",
+                "de": f"unbekannte CA {wanted}: weder AD, die vertrauenswürdigen Stammzertifikate noch eine veröffentlichte Kette enthalten sie",
+            },
+        )
+    if current_sst is None:
+        return replace(
+            plan,
+            refusal={
+                "en": "this installation does not use Exchange Online, so SMIMECertificateIssuingCA cannot be read or changed",
+                "de": "diese Installation nutzt Exchange Online nicht; SMIMECertificateIssuingCA kann weder gelesen noch geändert werden",
+            },
+        )
     ders = read_sst(current_sst) if current_sst else []
     certs = [parse_certificate(d) for d in ders]
-    plan["before"] = {SST_KEY: [base64.b64encode(current_sst).decode()] if current_sst else []}
-    plan["keep"] = [_describe_cert(c) for c in certs]
-    plan["ca"] = _describe_cert(ca)
+    before = {SST_KEY: (base64.b64encode(current_sst).decode(),) if current_sst else ()}
+    plan = replace(plan, before=before, keep=tuple(_describe_cert(c) for c in certs), ca=_describe_cert(ca))
     if any(c.sha256 == ca.sha256 for c in certs):
-        plan["after"] = dict(plan["before"])
-        return plan
+        return replace(plan, after=dict(before))
     expired = [c for c in [*certs, ca] if now >= c.not_after]
     if expired:
         c = expired[0]
-        plan["refusal"] = {
-            "en": f"the resulting SST would contain the expired certificate {c.subject_cn or c.subject} "
-            f"(sha256 {c.sha256[:16]}…, expired {c.not_after:%Y-%m-%d}); Set-SmimeConfig refuses such an upload",
-            "de": f"das neue SST enthielte das abgelaufene Zertifikat {c.subject_cn or c.subject} "
-            f"(sha256 {c.sha256[:16]}…, abgelaufen {c.not_after:%Y-%m-%d}); Set-SmimeConfig lehnt so ein Hochladen ab",
-        }
-        return plan
-    new = write_sst([*ders, ca.der])
-    plan["after"] = {SST_KEY: [base64.b64encode(new).decode()]}
-    plan["changes"] = [{**_describe_cert(ca), "attribute": SST_KEY, "reason": "add issuing CA"}]
-    plan["digest"] = plan_digest("upload_issuing_ca", TENANT, plan["changes"])
-    return plan
-
-
-def _describe_cert(cert: Any) -> dict[str, Any]:
-    return {
-        "attribute": SST_KEY,
-        "sha256": cert.sha256,
-        "subject": cert.subject,
-        "emails": [],
-        "not_after": cert.not_after.strftime("%Y-%m-%d"),
-    }
-
-
-def _issuing_ca_summary(plan: dict[str, Any], de: bool) -> str:
-    lang = "de" if de else "en"
-    if plan.get("refusal"):
-        return ("Nichts zu ändern: " if de else "Nothing to change: ") + plan["refusal"][lang] + "."
-    ca = plan.get("ca") or {}
-    if not plan["changes"]:
-        return (
-            f"Nichts zu ändern: {ca.get('subject')} ist bereits in SMIMECertificateIssuingCA."
-            if de
-            else f"Nothing to change: {ca.get('subject')} is already in SMIMECertificateIssuingCA."
+        return replace(
+            plan,
+            refusal={
+                "en": f"the resulting SST would contain the expired certificate {c.subject_cn or c.subject} "
+                f"(sha256 {c.sha256[:16]}…, expired {c.not_after:%Y-%m-%d}); Set-SmimeConfig refuses such an upload",
+                "de": f"das neue SST enthielte das abgelaufene Zertifikat {c.subject_cn or c.subject} "
+                f"(sha256 {c.sha256[:16]}…, abgelaufen {c.not_after:%Y-%m-%d}); Set-SmimeConfig lehnt so ein Hochladen ab",
+            },
         )
-    n = len(plan["keep"])
+    new = write_sst([*ders, ca.der])
+    changes = (replace(_describe_cert(ca), attribute=SST_KEY, reason="add issuing CA"),)
+    return replace(
+        plan,
+        after={SST_KEY: (base64.b64encode(new).decode(),)},
+        changes=changes,
+        digest=plan_digest("upload_issuing_ca", TENANT, changes),
+    )
+
+
+def _describe_cert(cert: Any) -> Change:
+    return Change(
+        attribute=SST_KEY,
+        sha256=cert.sha256,
+        subject=cert.subject,
+        emails=(),
+        not_after=cert.not_after.strftime("%Y-%m-%d"),
+    )
+
+
+def _issuing_ca_summary(plan: Plan, de: bool) -> str:
+    lang = "de" if de else "en"
+    if plan.refusal:
+        return ("Nichts zu ändern: " if de else "Nothing to change: ") + plan.refusal[lang] + "."
+    subject = plan.ca.subject if plan.ca else None
+    sha = str(plan.ca.sha256 if plan.ca else None)[:16]
+    if not plan.changes:
+        return (
+            f"Nichts zu ändern: {subject} ist bereits in SMIMECertificateIssuingCA."
+            if de
+            else f"Nothing to change: {subject} is already in SMIMECertificateIssuingCA."
+        )
+    n = len(plan.keep)
     return (
-        f"Plan für den Mandanten: {ca.get('subject')} (sha256 {str(ca.get('sha256'))[:16]}…) zu "
+        f"Plan für den Mandanten: {subject} (sha256 {sha}…) zu "
         f"SMIMECertificateIssuingCA hinzufügen, {n} Zertifikat(e) bleiben; zwei Administratoren müssen freigeben."
         if de
-        else f"Plan for the tenant: add {ca.get('subject')} (sha256 {str(ca.get('sha256'))[:16]}…) to "
+        else f"Plan for the tenant: add {subject} (sha256 {sha}…) to "
         f"SMIMECertificateIssuingCA, keeping {n} certificate(s); two admins must approve."
     )

@@ -525,6 +525,17 @@ class AdSource:
             )
         return found[0]
 
+    def find_by_name(self, name: str, limit: int = 10) -> list[Record]:
+        """People a chat message may mean by `name`: AD's ambiguous name resolution (anr), which
+        matches the start of displayName, givenName, sn, sAMAccountName, mail and proxyAddresses
+        ("carl" finds Carl and Carla). Few attributes, at most `limit` entries. One search."""
+        q = parsing.check_lookup_name(name).strip()
+        if len(q) < 2 or any(ord(c) < 0x20 or c == "\x7f" for c in q):
+            return []
+        flt = f"(&(objectCategory=person)(anr={escape_filter_chars(q)}))"
+        attrs = ["displayName", "mail", "sAMAccountName", "userPrincipalName"]
+        return self._search(self.base_dn, flt, attrs, size_limit=limit)
+
     def read(self, dn: str, attributes: Sequence[str] | None = None) -> Record:
         """One object by DN (base search); UnknownUserError if it is gone."""
         found = self._search(dn, "(objectClass=*)", attributes or self.user_attributes, scope=ldap3.BASE)

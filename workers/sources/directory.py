@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 from workers.config import Settings
 from workers.demo_tenant import DATA_DIR
 from workers.facts import GroupInfo, TenantFacts, UserFacts
+from workers.names import NameMatch
 from workers.sources.live import live_from_env
 from workers.sources.snapshot import Snapshot
 
@@ -46,6 +47,10 @@ class Directory(Protocol):
     def user(self, key: str) -> UserFacts: ...
 
     def iter_users(self) -> Iterator[UserFacts]: ...
+
+    def people_called(self, name: str) -> list[NameMatch]: ...
+
+    def people_near(self, name: str) -> list[NameMatch]: ...
 
     def find_groups(self, spec: str) -> list[GroupInfo] | None: ...
 

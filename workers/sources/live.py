@@ -23,10 +23,12 @@ from workers.errors import (
     SmimeDoctorError,
     SourceUnavailable,
     UnknownUserError,
+    UserLookupError,
     admin_text,
     user_sentence,
 )
 from workers.facts import GroupInfo, TenantFacts, UserFacts
+from workers.names import NameMatch
 from workers.people import guid_of_immutable_id
 from workers.sources.ad import AdSettings, AdSource, group_info
 from workers.sources.exchange import ExchangeSource
@@ -304,6 +306,35 @@ class LiveDirectory:
     def user(self, key: str) -> UserFacts:
         return self.find(key)
 
+    def people_called(self, name: str) -> list[NameMatch]:
+        """Who a name typed in chat may mean. With AD: an address or DOMAIN\\name exactly, other
+        names by AD's ambiguous name resolution (first names, surnames, the start of a display
+        name); whoever AD does not know (cloud-only people) by the exact lookup of every source."""
+        if self.ad is not None:
+            try:
+                if "@" in name or "\\" in name:
+                    records = [self.ad.find_user(name)]
+                else:
+                    records = self.ad.find_by_name(name) or [self.ad.find_user(name)]
+            except UnknownUserError:
+                records = []
+            except AmbiguousUserError:
+                return []  # two AD objects claim that address: nobody is taken for granted
+            except SmimeDoctorError as exc:
+                log.warning("people_called: AD search failed (%s)", type(exc).__name__)
+                records = []
+            if records:
+                return sorted(_match_of(dn, attrs) for dn, attrs in records)
+        try:
+            facts = self.find(name)
+        except UserLookupError:
+            return []
+        return [NameMatch(facts.display, facts.primary_smtp or facts.key, facts.key)]
+
+    def people_near(self, name: str) -> list[NameMatch]:
+        """No typo search against a live directory: it would need every name (an audit's read)."""
+        return []
+
     def sender(self, query: str) -> UserFacts:
         try:
             return self.find(query)
@@ -330,6 +361,16 @@ class LiveDirectory:
         self._pool.shutdown(wait=False)
         if self.ad is not None:
             self.ad.close()
+
+
+def _match_of(dn: str, attrs: dict[str, list[bytes]]) -> NameMatch:
+    def first(name: str) -> str:
+        values = attrs.get(name) or [b""]
+        return values[0].decode(errors="replace")
+
+    smtp = first("mail") or first("userprincipalname")
+    key = smtp or first("samaccountname") or dn
+    return NameMatch(first("displayname") or key, smtp or key, key)
 
 
 def _failed(errors: dict[str, str], name: str, exc: SmimeDoctorError) -> None:

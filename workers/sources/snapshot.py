@@ -42,6 +42,7 @@ from workers.facts import (
     TenantFacts,
     UserFacts,
 )
+from workers.names import NameIndex, NameMatch
 from workers.sources import parsing
 from workers.timestamps import parse_time
 
@@ -78,6 +79,7 @@ class Snapshot:
 
     # A snapshot is read-only: no live source to write to (the Directory protocol's ad/exchange)
     is_demo = False
+    _name_index: NameIndex | None = None  # built on the first chat lookup (people_called)
     ad: Any = None
     exchange: Any = None
     graph: Any = None
@@ -381,6 +383,39 @@ class Snapshot:
             if "@" in name and (local == q or local.startswith(q + ".")):
                 found.update({keys} if isinstance(keys, str) else keys)
         return sorted(found)
+
+    def people_called(self, name: str) -> list[NameMatch]:
+        """Everyone a name typed in chat may mean ("stella", "Stella Stale", an address)."""
+        return self._names_by_word().called(name)
+
+    def people_near(self, name: str) -> list[NameMatch]:
+        """People whose name `name` nearly is (a typo): the "did you mean" candidates."""
+        return self._names_by_word().near(name)
+
+    def _names_by_word(self) -> NameIndex:
+        if self._name_index is None:
+            index = NameIndex()
+            for key, entry in self.entries.items():
+                names: list[str | None] = []
+                display = ""
+                smtp = ""
+                for part in (entry.exo, entry.ad):
+                    if part is None:
+                        continue
+                    display = display or part.display_name or ""
+                if entry.ad:
+                    a = entry.ad
+                    names += [a.sam, a.upn, a.mail, *_smtp(a.proxy_addresses)]
+                if entry.exo:
+                    x = entry.exo
+                    smtp = x.primary_smtp or ""
+                    names += [x.primary_smtp, x.upn, x.alias, *_smtp(x.email_addresses)]
+                if entry.entra:
+                    names += [entry.entra.upn, entry.entra.mail]
+                smtp = smtp or (entry.ad.mail if entry.ad else None) or key
+                index.add(key, display, smtp, names)
+            self._name_index = index
+        return self._name_index
 
     def _describe(self, key: str) -> str:
         facts = self.user(key)
