@@ -91,12 +91,14 @@ def run_demo(console: Console | None = None) -> int:
 
 # The scripted conversation: (who types, what they type). Adele is helpdesk, Alex approves.
 CHAT_SCRIPT: list[tuple[str, str]] = [
-    ("stale.smime", "is my cert published?"),
+    ("stale.smime", "hey bot, is my cert published?"),
     ("stale.smime", "check adele.vance"),
-    ("stale.smime", "reset my published certs"),
+    ("stale.smime", "pls remove my old certs"),
     ("adele.vance", "check carl"),
-    ("adele.vance", "check Carl Clientauth"),
+    ("adele.vance", "the first one"),
+    ("adele.vance", "and what about carla?"),
     ("stale.smime", "warum kann Alex mir nicht verschlüsselt schreiben?"),
+    ("exp.soon", "wann läuft mein Zertifikat ab?"),
     ("adele.vance", "hilfe"),
 ]
 DEMO_ROLES = {"helpdesk": {"users": ["adele.vance"]}, "approver": {"users": ["alex.wilber"]}}

@@ -10,6 +10,7 @@ person already saw — never an answer.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -20,6 +21,7 @@ from handlers.types import ChatRequest
 from handlers.understanding.recognise import Choice, ContextView, Intent
 from workers.keys import Keys
 
+log = logging.getLogger("smime_doctor.conversation")
 MAX_IN_MEMORY = 10_000  # conversations kept without Redis; the oldest is forgotten first
 # Intents that a follow-up ("and carla?") continues; the others leave the last one in place.
 CONTINUABLE = frozenset({"diagnose", "why_cant_encrypt", "history", "reset", "approve", "deny", "undo"})
@@ -110,13 +112,25 @@ class MemoryConversations:
 
 
 class RedisConversations:
+    """Shared by every bot instance. Redis down: the conversation is forgotten, not the bot —
+    what needs no Redis (help, explain, about) still answers, and the rest says it is unavailable."""
+
     def __init__(self, redis: Any, prefix: str, ttl_s: int) -> None:
+        from redis.exceptions import (
+            RedisError,
+        )  # deferred: Redis is optional (the embedded mode runs without it)
+
         self.redis = redis
         self.keys = Keys(prefix)
         self.ttl_s = ttl_s
+        self.errors: tuple[type[Exception], ...] = (RedisError,)
 
     def get(self, key: str) -> State:
-        raw = self.redis.get(self.keys.conversation(key))
+        try:
+            raw = self.redis.get(self.keys.conversation(key))
+        except self.errors as exc:
+            log.warning("conversation state unreadable (%s); answering without it", type(exc).__name__)
+            return State()
         if raw is None:
             return State()
         try:
@@ -127,4 +141,7 @@ class RedisConversations:
     def put(self, key: str, state: State) -> None:
         if self.ttl_s <= 0:
             return
-        self.redis.set(self.keys.conversation(key), json.dumps(state.to_json()), ex=self.ttl_s)
+        try:
+            self.redis.set(self.keys.conversation(key), json.dumps(state.to_json()), ex=self.ttl_s)
+        except self.errors as exc:
+            log.warning("conversation state not saved (%s)", type(exc).__name__)

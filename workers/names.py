@@ -21,7 +21,9 @@ from rapidfuzz import fuzz, process
 _FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 _WORD_SPLIT = re.compile(r"[\s()\[\],;/]+")
 NEAR_CUTOFF = 75  # rapidfuzz ratio (0–100) for "did you mean": one or two letters off in a name
+SHORT_NEAR_CUTOFF = 80  # names of up to 5 letters: one letter off in four is another name
 MAX_MATCHES = 25
+MAX_NAME_TAIL = 3  # letters a typed start of a name may leave off ("chris" → Christie)
 
 
 def fold_name(text: str) -> str:
@@ -81,7 +83,8 @@ class NameIndex:
                 for word in self._sorted_words()[bisect_left(self._sorted_words(), q) :]:
                     if not word.startswith(q):
                         break
-                    keys |= self._words[word]
+                    if len(word) - len(q) <= MAX_NAME_TAIL:  # "carl" is Carla; "smart" is no Smartcard
+                        keys |= self._words[word]
         return sorted(self._people[k] for k in list(keys or ())[:MAX_MATCHES])
 
     def _sorted_words(self) -> list[str]:
@@ -94,9 +97,8 @@ class NameIndex:
         q = fold_name(name)
         if len(q) < 3:
             return []
-        found = process.extract(
-            q, list(self._words), scorer=fuzz.ratio, score_cutoff=NEAR_CUTOFF, limit=limit
-        )
+        cutoff = NEAR_CUTOFF if len(q) > 5 else SHORT_NEAR_CUTOFF  # "card" is no typo of "carl"
+        found = process.extract(q, list(self._words), scorer=fuzz.ratio, score_cutoff=cutoff, limit=limit)
         keys: dict[str, None] = {}
         for word, _, _ in found:
             for k in sorted(self._words[word]):

@@ -93,6 +93,15 @@ PHRASES: list[tuple[str, str]] = [
     (r"erzaehl (?:mir )?(?:was )?(?:ueber|von) (?:s/?mime|smime|dir)", ABOUT),
     (r"how does (?:s/?mime|smime|mail encryption|encryption) work", ABOUT),
     (r"wie funktioniert (?:s/?mime|smime|(?:die )?verschluesselung)", ABOUT),
+    (
+        r"what(?:'s|s| is) (?:this|that|the) (?:smime-doctor |s/mime |smime )?(?:thing|bot|tool|app|service)",
+        ABOUT,
+    ),
+    (
+        r"was (?:ist|is) (?:das|dies)(?: \w+){0,2} (?:fuer )?(?:ein|eine|einen) (?:bot|tool|ding|programm|dienst)",
+        ABOUT,
+    ),
+    (r"was (?:is|ist) (?:eigentlich |denn )?(?:s/?-?mime|smime)\w*", ABOUT),
     # HELP
     (r"what (?:can|could|do) (?:you|u|i|we) (?:\w+ ){0,2}(?:do|ask|help with)", HELP),
     (
@@ -114,6 +123,7 @@ PHRASES: list[tuple[str, str]] = [
     ),
     (r"wie funktioniert (?:das|der bot|das hier)", HELP),
     (r"what do you (?:understand|know)", HELP),
+    (r"was (?:kann|kannst|koennen) (?:der|dieser|das|dein) (?:bot|ding|tool)", HELP),
     # PENDING (before APPROVE: "to approve" asks for the list)
     (r"(?:to|for) (?:approve|approval|sign off|review)", PENDING),
     (r"(?:zu|zum) (?:genehmigen|freigeben|pruefen|entscheiden)", PENDING),
@@ -131,6 +141,11 @@ PHRASES: list[tuple[str, str]] = [
         APPROVE,
     ),
     (r"lehn\w* (?:\w+ ){0,4}ab\b", DENY),
+    (
+        r"was (?:muss|soll|darf|kann) ich (?:\w+ ){0,3}(?:freigeben|genehmigen|approven|entscheiden|absegnen)",
+        PENDING,
+    ),
+    (r"what (?:do|should|must|can|have) i (?:\w+ ){0,3}(?:approve|sign off|decide|review)", PENDING),
     # UNDO
     (
         r"roll(?:s|ed)? ?back|put (?:it |them |everything )?back|back out|rueck ?gaengig|take (?:it |that )?back",
@@ -163,12 +178,12 @@ PHRASES: list[tuple[str, str]] = [
     ),
     (r"(?:alles|all|everything) (?:gut|ok|okay|klar|in ordnung|fine|good|alright)", STATUS),
     (
-        r"(?:good|valid|ok) for|noch (?:gut|gueltig|ok)|remaining validity|restlaufzeit|not ?after|end ?datum|macht (?:\w+ ){0,3}es noch|(?:gilt|gelten) (?:\w+ ){0,4}noch|bis wann (?:\w+ ){0,4}gilt|wie lange? (?:\w+ ){0,4}gilt|(?:geht|laeuft) (?:\w+ ){0,4}(?:demnaechst|bald) aus",
+        r"good for$|(?:valid|good) for (?:how long|another|\d+)|exp(?:iry|iration)? ?date|noch (?:gut|gueltig|ok)|remaining validity|restlaufzeit|not ?after|end ?datum|macht (?:\w+ ){0,3}es noch|(?:gilt|gelten) (?:\w+ ){0,4}noch|bis wann (?:\w+ ){0,4}gilt|wie lange? (?:\w+ ){0,4}gilt|(?:geht|laeuft) (?:\w+ ){0,4}(?:demnaechst|bald) aus",
         EXPIRE,
     ),
     (r"how (?:much )?(?:long|soon|longer)|by when|bis wann|ab wann|wie lange?(?: noch)?|wie schnell", WHEN),
     # PUBLISH
-    (r"address ?book|global address list|\bgal\b|adress ?buch\w*|adressliste", PUBLISH),
+    (r"ad?dr?ess? ?book|global address list|\bgal\b|adress ?buch\w*|adressliste", PUBLISH),
     (
         r"show(?:s|ing)? up|turn(?:s|ing)? up|come through|made it (?:to|into)|got (?:to|into)|kommt (?:\w+ ){0,4}an\b|angekommen|ankommen",
         PUBLISH,
@@ -184,13 +199,15 @@ PHRASES: list[tuple[str, str]] = [
         PROBLEM,
     ),
     # FILLER: "show me", "zeig mir", "explain to me" (the asker is not the topic)
+    # FILLER: "every time" is "always", not "everyone"
+    (r"every ?time|each time|all the time|jedes ?mal|jedesmal|immer wieder|die ganze zeit", FILLER),
     # AUDIT
     (
         r"who (?:has|have|still has|is|are)|how many (?:users|people|accounts|of (?:us|our))|wie viele (?:benutzer|user|leute|nutzer|mitarbeiter)",
         AUDIT,
     ),
     (
-        r"all (?:the )?(?:users|people|accounts|mailboxes|employees)|every(?:one|body)(?:'s)?|alle (?:benutzer\w*|user|leute|nutzer\w*|mitarbeiter\w*|konten|postfaecher)",
+        r"all (?:the )?(?:users|people|accounts|mailboxes|employees)|alle (?:benutzer\w*|user|leute|nutzer\w*|mitarbeiter\w*|konten|postfaecher)",
         AUDIT,
     ),
     (
@@ -338,7 +355,7 @@ _add(NEW, "de", [
 ])
 _add(SYNC, "en", ["sync*", "replicat*", "propagat*", "reach*", "take", "takes"])
 _add(SYNC, "de", ["synchronis*", "synchron*", "dauert", "dauern", "repliz*"])
-_add(APPROVE, "en", ["approve", "approved", "accept", "confirm", "allow", "grant", "okay it", "sign"])
+_add(APPROVE, "en", ["approve*", "approved", "accept", "confirm", "allow", "grant", "okay it", "sign"])
 _add(APPROVE, "de", ["genehmig*", "freigeb*", "freigegeben", "zustimm*", "absegn*", "erlaub*", "bestaetig*"])
 _add(APPROVAL, "en", ["approval*", "request*", "sign-off", "signoff", "approver*"])
 _add(APPROVAL, "de", [
@@ -367,7 +384,7 @@ _add(HISTORY, "de", [
     "veraendert", "bearbeitet"
 ])
 _add(AUDIT, "en", [
-    "audit*", "tenant", "overview", "report", "everyone", "everybody", "org-wide", "company-wide",
+    "audit*", "tenant", "overview", "report", "org-wide", "company-wide",
     "statistics", "stats", "summary", "organisation", "organization", "company"
 ])
 _add(AUDIT, "de", [
@@ -385,7 +402,7 @@ _add(HELP, "de", ["hilfe", "befehle", "anleitung", "optionen", "menue", "hilf"])
 _add(WHAT, "en", ["what", "what's", "whats"])
 _add(WHAT, "de", ["was"])
 _add(ME, "en", ["me", "my", "myself", "mine"])
-_add(ME, "de", ["mir", "mich", "mein", "meine", "meinen", "meinem", "meiner", "meins"])
+_add(ME, "de", ["mir", "mich", "mein", "meine", "meinen", "meinem", "meiner", "meins", "meines"])
 _add(SELF, "en", ["i", "i'm", "ive", "i've"])
 _add(SELF, "de", ["ich"])
 _add(TO, "en", ["to", "towards"])
@@ -497,8 +514,8 @@ def stem_lookup(word: str) -> tuple[str, str] | None:
 def _gaps_captured(pattern: str) -> str:
     """A phrase's open slots ("laeuft (?:\\w+ ){0,4}ab") become groups: their words stay free
     for the names and concepts they hold ("laeuft das cert von ernest ab")."""
-    pattern = re.sub(r"\(\?:\\w\+ \)\{0,(\d+)\}", r"((?:\\w+ ){0,\1})", pattern)
-    return re.sub(r"\(\?: \\w\+\)\{0,(\d+)\}", r"((?: \\w+){0,\1})", pattern)
+    pattern = re.sub(r"\(\?:\\w\+ \)\{0,(\d+)\}", r"((?:\\S+ ){0,\1})", pattern)
+    return re.sub(r"\(\?: \\w\+\)\{0,(\d+)\}", r"((?: \\S+){0,\1})", pattern)
 
 
 COMPILED_PHRASES = [

@@ -9,6 +9,7 @@ several people or only nearly one keeps the candidates, so the bot can ask back.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from handlers.understanding.recognise import Found, Mention
@@ -63,12 +64,15 @@ class PeopleFinder:
             mention.role if i == 0 else None,
             mention.salient,
             mention.after_modal and i == 0,
+            mention.after_check and i == 0,
         )
 
     def _found(self, mention: Mention, matches: list[NameMatch], asker: str | None) -> Found:
         word = mention.text
         if not matches and len(word) > 3 and word.endswith("s"):  # "noras", "stellas"
             matches = self._called(word[:-1])
+            if matches:
+                mention = replace(mention, possessive=True)
         if matches:
             is_asker = (
                 asker is not None and len(matches) == 1 and matches[0].primary_smtp.lower() == asker.lower()

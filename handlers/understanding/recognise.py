@@ -122,6 +122,7 @@ class Mention:
     role: str | None = None  # the word before it said: "to" (recipient), "from" (requester), "for"
     salient: bool = False  # where a name is expected (after "check", "von", a possessive): typos count
     after_modal: bool = False  # right after "why can't" / "warum kann": the one who tries
+    after_check: bool = False  # right after "check" / "prüfe": where a name is asked for
 
 
 @dataclass(frozen=True)
@@ -250,6 +251,8 @@ def read(text: str, is_name: Callable[[str], bool] = lambda _: False) -> Reading
         if word.isdigit() and len(word) <= 2 and 0 < int(word) <= 20:
             ordinal = ordinal or int(word)
             continue
+        if word == "when" and not _asks_when(toks, t.start):
+            continue  # "… when they try to encrypt": a conjunction, not a question about time
         if word in _ORDINALS and len(toks) <= 4 and (word not in ("one", "eins") or len(toks) <= 2):
             ordinal = ordinal or _ORDINALS[word]
             continue
@@ -257,9 +260,16 @@ def read(text: str, is_name: Callable[[str], bool] = lambda _: False) -> Reading
             candidates.append(t)
             continue
         hit = lx.stem_lookup(word)
+        if hit is None and "-" in word:  # "s/mime-zertifikate", "e-mail-verschluesselung": the last part
+            hit = lx.stem_lookup(word.rsplit("-", 1)[1]) or lx.stem_lookup(word.split("-", 1)[0])
         if hit is None and word not in lx.STOPWORDS and len(word) >= 6 and not is_name(word):
             hit = _typo(word)
-        if hit is not None and hit[0] == lx.ME and t.start > 0 and toks[t.start - 1].text in _TELL_VERBS:
+        if (
+            hit is not None
+            and word in ("me", "mir", "mich")
+            and t.start > 0
+            and toks[t.start - 1].text in _TELL_VERBS
+        ):
             hit = (lx.FILLER, hit[1])  # "show me", "zeig mir", "erklär mir": the asker is not the topic
         if hit is not None:
             concept, word_lang = hit
@@ -307,6 +317,39 @@ def _joined(toks: list[Token]) -> tuple[str, list[int]]:
     return " ".join(parts), starts
 
 
+_AUXILIARIES = frozenset(
+    [
+        "will",
+        "does",
+        "do",
+        "did",
+        "is",
+        "are",
+        "was",
+        "can",
+        "could",
+        "would",
+        "should",
+        "has",
+        "have",
+        "might",
+        "may",
+    ]
+)
+
+
+def _asks_when(toks: list[Token], i: int) -> bool:
+    """English "when" asks about time at a clause's start or before an auxiliary ("when will",
+    "when does"); elsewhere it joins clauses ("… when he tries to encrypt")."""
+    after = toks[i + 1].text if i + 1 < len(toks) else ""
+    return (
+        i == 0
+        or after in _AUXILIARIES
+        or after == ""
+        or toks[i - 1].text in ("and", "so", "but", "ok", "then")
+    )
+
+
 def _vote_words(votes: dict[str, float], words: list[str]) -> None:
     for w in words:
         en, de = w in _FUNCTION["en"], w in _FUNCTION["de"]
@@ -351,6 +394,8 @@ def _typo(word: str) -> tuple[str, str] | None:
     best = process.extractOne(word, lx.VOCABULARY, scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF)
     if best is None or best[0][:2] != word[:2]:  # typos rarely hit the first letters
         return None
+    if word.startswith(best[0]) or best[0].startswith(word):  # "dauernd" is no typo of "dauern"
+        return None
     return lx.stem_lookup(best[0])
 
 
@@ -390,7 +435,15 @@ def _mentions(candidates: list[Token], toks: list[Token], is_name: Callable[[str
             or (after is not None and after[0] == lx.CERT)  # "dieogs zertifikat", "stellas cert"
         )
         out.append(
-            Mention(" ".join(t.text for t in run), run[0].start, possessive, role, salient, before in _MODALS)
+            Mention(
+                " ".join(t.text for t in run),
+                run[0].start,
+                possessive,
+                role,
+                salient,
+                before in _MODALS,
+                hit is not None and hit[0] == lx.CHECK,
+            )
         )
     return out
 
@@ -427,10 +480,16 @@ def decide(reading: Reading, found: list[Found], context: ContextView) -> Intent
         answered = _answer(reading, found, context.question, context)
         if answered is not None:
             return replace(answered, lang=reading.lang or context.lang)
-    if any(f.matches for f in found):  # a real name in the message: other words are no typos of one
-        found = [f for f in found if f.matches or not f.near]
+    if any(f.matches for f in found) or reading.has(lx.ME, lx.SELF):
+        # a real name (or "me") in the message: other words are no typos of a name, unless they
+        # stand where a name goes ("von stela", "stelas cert")
+        found = [f for f in found if f.matches or not f.near or _named_here(f.mention)]
     kind, focus = _kind(reading, found, context)
     return _fill(Intent(kind, reading.lang, focus), reading, found, context)
+
+
+def _named_here(m: Mention) -> bool:
+    return bool(m.role or m.possessive or m.after_check)
 
 
 def _person_found(found: list[Found]) -> list[Found]:
@@ -466,12 +525,14 @@ def _kind(r: Reading, found: list[Found], context: ContextView) -> tuple[str, st
         return "deny", None
     if r.has(lx.HELP) and not someone and not (_topic(r) - {lx.PROBLEM, lx.STATUS}) and not r.has(lx.CHECK):
         return "help", None
+    if r.has(lx.APPROVE) and r.has(lx.WHAT) and not someone:
+        return "pending", None  # "what do I still have to approve?"
     if r.has(lx.APPROVE) and not r.has(lx.NEG):
         return "approve", None
     if r.has(lx.PENDING) or (r.has(lx.WAITING) and r.has(lx.APPROVAL)):
         return "pending", None
-    if r.has(lx.APPROVAL) and not _topic(r) and not someone:
-        return "pending", None
+    if r.has(lx.APPROVAL) and not _topic(r):
+        return ("approve", None) if someone else ("pending", None)  # "Freigabe für Stella"
     if r.has(lx.HISTORY):
         return "history", None
     if someone and r.has(lx.ABOUT):
@@ -488,7 +549,12 @@ def _kind(r: Reading, found: list[Found], context: ContextView) -> tuple[str, st
         return "reset", None
     focus = _focus(r)
     if r.has(lx.ENCRYPT) or (r.has(lx.SEE) and r.has(lx.CERT) and r.has(lx.ME) and someone):
-        return ("why_cant_encrypt", None) if someone else ("diagnose", focus)
+        owner_only = all(f.mention.possessive for f in _person_found(found)) and not r.has(
+            lx.SEND, lx.NEG, lx.WHY, lx.TO
+        )
+        if someone and not owner_only:
+            return "why_cant_encrypt", None
+        return "diagnose", focus  # "is pradeeps cert valid for encryption": his certificate
     if focus or _topic(r) or r.has(lx.CHECK):
         return "diagnose", focus
     last = context.last
@@ -535,10 +601,19 @@ def _bare(r: Reading) -> bool:
 
 
 def _audit(r: Reading, someone: bool) -> bool:
+    if r.has(lx.RESET, lx.REMOVE):  # "zert aufräumen bitte alles weg": a clean-up, not an overview
+        return False
     if someone or r.has(lx.ME, lx.SELF):
         return r.has(lx.AUDIT) and r.has(lx.ALL) and not r.has(lx.ME)
     if r.has(lx.AUDIT):
         return True
+    if (
+        r.has(lx.NOBODY)
+        and not r.has(lx.ENCRYPT)
+        and _focus(r) is None
+        and r.concepts & {lx.CERT, lx.PROBLEM, lx.OLD}
+    ):
+        return True  # "is everyone's cert ok?", "hat jemand ein abgelaufenes Zertifikat?"
     broad = r.has(lx.ALL, lx.USERS)
     return broad and bool(
         r.concepts & {lx.CERT, lx.PROBLEM, lx.OLD, lx.EXPIRE, lx.PUBLISH, lx.STATUS, lx.ENCRYPT}
@@ -594,8 +669,19 @@ def _fill(intent: Intent, r: Reading, found: list[Found], context: ContextView) 
         unresolved = [f for f in found if not f.matches and not f.near and f.mention.salient]
         if unresolved and not r.has(lx.ME, lx.SELF):
             return replace(intent, subject=None, subject_query=unresolved[0].mention.text)
+        if kind == "request_action" and r.has(lx.ME):
+            return replace(intent, subject=me)  # "can u set my mailnickname"
         if kind in ("approve", "deny", "undo", "request_action"):
             return intent
+        if (
+            last is not None
+            and last.subject
+            and last.kind in FOLLOWS
+            and not r.has(lx.ME, lx.SELF)
+            and r.has(lx.IT, lx.THIRD, lx.FOLLOWUP)
+            and r.words <= 6
+        ):  # "und wann läuft das ab?"
+            return replace(intent, subject=last.subject, followup=True)
         if followup and last is not None and not r.has(lx.ME, lx.SELF):
             return replace(intent, subject=last.subject, sender=last.sender, followup=True)
         return replace(intent, subject=me)
@@ -617,6 +703,10 @@ def _encrypt_slots(intent: Intent, r: Reading, found: list[Found], context: Cont
         third = _third_party(context)
         if third is not None:
             people = [Found(Mention(third, 0, role="to"), (NameMatch(third, third, third),))]
+    third = _third_party(context) if r.has(lx.THIRD) else None
+    if third and len(people) == 1 and people[0].mention.role != "to" and _is_not(people[0], third):
+        # "warum kann Tom nicht an sie verschlüsseln?": "sie" is who we just talked about
+        people = [*people, Found(Mention(third, 0, role="to"), (NameMatch(third, third, third),))]
     if not people:
         return replace(intent, kind="diagnose", subject=me)
     recipients = [f for f in people if f.mention.role == "to"]
@@ -653,8 +743,16 @@ def _encrypt_slots(intent: Intent, r: Reading, found: list[Found], context: Cont
         if f.mention.role == "to":
             return replace(intent, subject=f.person.primary_smtp, sender=last.sender, followup=True)
         return replace(intent, sender=f.person.primary_smtp, subject=last.subject, followup=True)
-    nobody_sends = sender_f is None and r.has(lx.NOBODY, lx.ALL, lx.AUDIT)
-    default = replace(intent, subject=me if recipient_f is None else None, sender=None if sender_f else me)
+    nobody_sends = sender_f is None and r.has(lx.NOBODY, lx.ALL, lx.AUDIT) and not r.has(lx.SELF)
+    known_sender = (
+        sender_f.person.primary_smtp if sender_f and sender_f.person else (None if sender_f else me)
+    )
+    known_recipient = (
+        recipient_f.person.primary_smtp
+        if recipient_f and recipient_f.person
+        else (None if recipient_f else me)
+    )
+    default = replace(intent, subject=known_recipient, sender=known_sender)
     for slot, unclear in (("sender", sender_f), ("subject", recipient_f)):
         if unclear is not None:
             asked = _ask_if_unclear(default, unclear, slot)
@@ -665,6 +763,10 @@ def _encrypt_slots(intent: Intent, r: Reading, found: list[Found], context: Cont
     if nobody_sends or sender == recipient:  # "nobody can encrypt to stella": her own diagnosis
         return replace(intent, kind="diagnose", subject=recipient, sender=None)
     return replace(intent, sender=sender, subject=recipient)
+
+
+def _is_not(f: Found, address: str) -> bool:
+    return f.person is not None and f.person.primary_smtp.lower() != address.lower()
 
 
 def _pick(people: list[Found], prefer: tuple[str | None, ...]) -> Found | None:
