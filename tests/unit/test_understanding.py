@@ -10,12 +10,14 @@ import time
 from collections.abc import Callable
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bot.slack.text import MAX_MENTION_LOOKUPS, plain_text
 from handlers.chat import MAX_MESSAGE_CHARS, Dispatcher
 from handlers.conversation import State
 from handlers.types import ChatRequest, Reply
-from handlers.understanding.recognise import Intent, read
+from handlers.understanding.recognise import INTENTS, Intent, read
 from tests.support.understanding import chat_core
 
 STELLA, ALEX, ADELE, TOM = (
@@ -359,3 +361,77 @@ def test_slack_mentions_are_looked_up_a_bounded_number_of_times() -> None:
     out = plain_text(text, email_of)
     assert len(asked) == MAX_MENTION_LOOKUPS and len(set(asked)) == MAX_MENTION_LOOKUPS
     assert out.startswith("u0000@contoso.example u0000@contoso.example") and out.endswith("U0049 U0049")
+
+
+# -- fuzzing: no message makes the chat core raise ---------------------------------------------------
+WORDS = st.sampled_from(
+    [
+        "check",
+        "carl",
+        "stella",
+        "is",
+        "my",
+        "cert",
+        "ok",
+        "why",
+        "can't",
+        "encrypt",
+        "to",
+        "me",
+        "R-0123456789abcdef01234567",
+        "warum",
+        "kann",
+        "mir",
+        "nicht",
+        "verschlüsselt",
+        "1",
+        "2",
+        "yes",
+        "nein",
+        "approve",
+        "deny",
+        "the",
+        "request",
+        "from",
+        "undo",
+        "history",
+        "of",
+        "audit",
+        "all",
+        "users",
+        "and",
+        "what",
+        "about",
+        "<@U1>",
+        "<mailto:a@b|a@b>",
+        "stale.smime",
+        "cert.validity",
+        "'",
+        '"',
+        "?",
+        "!",
+        ".",
+        ",",
+        "s/mime-zertifikate",
+        "ääää",
+        "ß",
+    ]
+)
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    st.lists(st.one_of(WORDS, st.text(max_size=12)), max_size=30),
+    st.sampled_from(["adele.vance", "alex.wilber", "ts.user"]),
+)
+def test_any_message_gets_a_reply_and_never_an_exception(
+    core: Dispatcher, words: list[str], who: str
+) -> None:
+    for text in (" ".join(words), "".join(words)):
+        reply = ask(core, who, text, "fuzz")
+        assert reply.text and reply.intent is not None and reply.intent.kind in INTENTS

@@ -135,20 +135,26 @@ def build_plan(
     before: dict[str, list[str]] = {}
     for _, v in in_scope:
         before.setdefault(v.location, []).append(base64.b64encode(v.raw).decode())
-    synced = is_synced(user)
     return Plan(
-        action=action,
-        target=user.key,
-        target_display=user.display,
-        primary_smtp=user.primary_smtp,
-        dn=user.ad.dn if user.ad else None,
-        where="ad" if synced else "exo",
-        changes=tuple(changes),
+        **_whose(user, action, changes),
         keep=tuple(keep),
         before={a: tuple(vs) for a, vs in before.items()},
-        digest=plan_digest(action, user.key, changes),
         usable_after=usable_after,
     )
+
+
+def _whose(user: UserFacts, action: str, changes: Sequence[Change]) -> dict[str, Any]:
+    """What every plan for one user carries: the action, whose objects and where they are written."""
+    return {
+        "action": action,
+        "target": user.key,
+        "target_display": user.display,
+        "primary_smtp": user.primary_smtp,
+        "dn": user.ad.dn if user.ad else None,
+        "where": "ad" if is_synced(user) else "exo",
+        "changes": tuple(changes),
+        "digest": plan_digest(action, user.key, changes),
+    }
 
 
 def is_synced(user: UserFacts) -> bool:
@@ -304,18 +310,11 @@ def build_text_plan(
                     )
                 )
     return Plan(
-        action=action,
+        **{**_whose(user, action, changes), "where": "ad" if synced else "exo"},  # text attributes: AD only
         scope="attributes",
-        target=user.key,
-        target_display=user.display,
-        primary_smtp=user.primary_smtp,
-        dn=user.ad.dn if user.ad else None,
-        where="ad" if synced else "exo",
-        changes=tuple(changes),
         keep=(),
         before={f"ad.{a}": tuple(v) for a, v in before.items()},
         after={f"ad.{a}": tuple(v) for a, v in after.items()},
-        digest=plan_digest(action, user.key, changes),
         usable_after=True,
     )
 

@@ -137,20 +137,9 @@ def undo_plan(done: ApprovalRequest) -> Plan:
         for c in done.plan.changes
     )
     return Plan(
-        action="undo",
-        undo_of=done.id,
-        undoes_action=done.action,  # an undo is approved like what it undoes
-        target=done.plan.target,
-        target_display=done.plan.target_display,
-        primary_smtp=done.plan.primary_smtp,
-        dn=done.plan.dn,
-        where=done.plan.where,
-        changes=changes,
-        keep=(),
+        **_undo_of(done, changes),
         before=_b64(after, where),
         restore=_b64(removed, where),
-        digest=_undo_digest(done, changes),
-        usable_after=True,
     )
 
 
@@ -158,22 +147,11 @@ def _undo_sst_plan(done: ApprovalRequest) -> Plan:
     """Undo of upload_issuing_ca: the approved SST must still be there; the previous SST comes back."""
     changes = tuple(replace(c, reason=f"restore (undo of {done.id})") for c in done.plan.changes)
     return Plan(
+        **_undo_of(done, changes),
         scope=done.plan.scope,
-        target=done.plan.target,
-        target_display=done.plan.target_display,
-        primary_smtp=done.plan.primary_smtp,
-        dn=done.plan.dn,
-        where=done.plan.where,
-        action="undo",
-        undo_of=done.id,
-        undoes_action=done.action,  # an undo is approved like what it undoes
         undo_of_action=done.action,
-        changes=changes,
-        keep=(),
         before=done.plan.after if done.plan.after is not None else {},
         after=done.plan.before,
-        digest=_undo_digest(done, changes),
-        usable_after=True,
     )
 
 
@@ -191,20 +169,27 @@ def _undo_text_plan(done: ApprovalRequest) -> Plan:
         for c in done.plan.changes
     )
     return Plan(
-        action="undo",
+        **_undo_of(done, changes),
         scope="attributes",
-        undo_of=done.id,
-        undoes_action=done.action,  # an undo is approved like what it undoes
         undo_of_action=done.action,
-        target=done.plan.target,
-        target_display=done.plan.target_display,
-        primary_smtp=done.plan.primary_smtp,
-        dn=done.plan.dn,
-        where=done.plan.where,
-        changes=changes,
-        keep=(),
         before=done.plan.after if done.plan.after is not None else {},
         after=done.plan.before,
-        digest=_undo_digest(done, changes),
-        usable_after=True,
     )
+
+
+def _undo_of(done: ApprovalRequest, changes: tuple[Change, ...]) -> dict[str, Any]:
+    """What every undo plan carries: whose objects, which request it undoes, and its changes."""
+    return {
+        "action": "undo",
+        "undo_of": done.id,
+        "undoes_action": done.action,  # an undo is approved like what it undoes
+        "target": done.plan.target,
+        "target_display": done.plan.target_display,
+        "primary_smtp": done.plan.primary_smtp,
+        "dn": done.plan.dn,
+        "where": done.plan.where,
+        "changes": changes,
+        "keep": (),
+        "digest": _undo_digest(done, changes),
+        "usable_after": True,
+    }
