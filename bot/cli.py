@@ -277,7 +277,11 @@ def _engine(snapshot: Any, at: datetime, args: argparse.Namespace) -> Any:
 
 
 def _console(stream: IO[str] | None = None) -> Console:
-    return Console(file=stream or sys.stdout, highlight=False, soft_wrap=True)
+    """Text answers wrap at word boundaries at the terminal's width ($COLUMNS, else 80 when not a
+    terminal); a file written with --out is not wrapped. NO_COLOR is honoured (rich)."""
+    if stream is not None:
+        return Console(file=stream, highlight=False, soft_wrap=True)
+    return Console(file=sys.stdout, highlight=False, soft_wrap=False)
 
 
 def cmd_diagnose(args: argparse.Namespace, snapshot: Any, at: datetime) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import sys
 import threading
 import uuid
@@ -42,11 +43,13 @@ from workers.targets import ConsoleTarget
 ANSWER_TIMEOUT_S = 120
 
 
-def render_answer(answer: Answer, lang: str, width: int = 100) -> str:
-    """An answer as terminal text (the same renderer as the command line)."""
+def render_answer(answer: Answer, lang: str, width: int | None = None) -> str:
+    """An answer as terminal text (the same renderer as the command line), wrapped at word
+    boundaries at `width` (default: the terminal's width, 80 when there is none)."""
     buffer = io.StringIO()
+    columns = width or shutil.get_terminal_size((80, 24)).columns
     console = Console(
-        file=buffer, width=width, highlight=False, soft_wrap=True, force_terminal=False, color_system=None
+        file=buffer, width=columns, highlight=False, soft_wrap=False, force_terminal=False, color_system=None
     )
     match answer:
         case ReportAnswer(report=report):
@@ -70,7 +73,7 @@ def render_answer(answer: Answer, lang: str, width: int = 100) -> str:
             _plain(console, f"Request {request['id']} is now {request['state']} ({who}).{because}")
         case TextAnswer(text=text):
             _plain(console, text)
-    return buffer.getvalue().rstrip("\n")
+    return "\n".join(line.rstrip() for line in buffer.getvalue().rstrip("\n").split("\n"))
 
 
 def _plain(console: Console, text: str) -> None:

@@ -49,6 +49,7 @@ class SlackTarget(_Target):
     ephemeral: bool = False  # visible only to `user` in `channel`
     home: bool = False  # refresh App Home instead of posting
     home_cache: bool = False  # also keep a report for App Home
+    viewer: str | None = None  # the asker's primary address: buttons on someone else's report act on them
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, assert_never
 
 from bot.render.escape import for_slack_code, for_slack_mrkdwn, for_slack_text
@@ -41,6 +42,7 @@ FALLBACK_TEXT = 3000  # notification text; Slack truncates at 40k, people read f
 
 # Action ids the Slack app listens to (bot/slack/listeners.py); values carry no identity.
 CHECK_AGAIN, WHY_ME, RESET = "smime_check_again", "smime_why_me", "smime_reset"
+HISTORY = "smime_history"  # someone else's report: their change history (the value is the command)
 APPROVE, DENY = "smime_approve", "smime_deny"
 
 EMOJI = {
@@ -69,6 +71,7 @@ WORDS: dict[str, dict[str, str]] = {
         "more": "… and {n} more — the full detail is in the thread.",
         "check_again": "Check again",
         "why_me": "Why can't someone encrypt to me?",
+        "history": "Change history",
         "reset": "Reset my published certs",
         "reset_confirm": "Ask an approver to remove your published certificates? Nothing changes until they approve.",
         "confirm": "Yes",
@@ -117,6 +120,7 @@ WORDS: dict[str, dict[str, str]] = {
         "more": "… und {n} weitere — alle Details stehen im Thread.",
         "check_again": "Erneut prüfen",
         "why_me": "Warum kann mir niemand verschlüsseln?",
+        "history": "Änderungsverlauf",
         "reset": "Meine Zertifikate zurücksetzen",
         "reset_confirm": "Eine freigebende Person bitten, Ihre veröffentlichten Zertifikate zu entfernen? Vor der Freigabe ändert sich nichts.",
         "confirm": "Ja",
@@ -231,10 +235,22 @@ def words_for(lang: str) -> dict[str, str]:
     return WORDS.get(lang, WORDS["en"])
 
 
-def next_step_buttons(lang: str, again: str = "status") -> dict[str, Any]:
+def next_step_buttons(lang: str, again: str = "status", others: str | None = None) -> dict[str, Any]:
     """Check again, why can't someone encrypt to me, reset my published certs. `again` is the
-    question to repeat: it is handled like typed text, as whoever clicks."""
+    question to repeat: it is handled like typed text, as whoever clicks. `others` is the
+    subject's address when the reader is someone else (helpdesk): then the buttons act on that
+    person — check again, their change history — and never on the reader's own certificates."""
     w = words_for(lang)
+    if others is not None:
+        history = f"history of {others}" if lang != "de" else f"verlauf von {others}"
+        return {
+            "type": "actions",
+            "block_id": "smime_next",
+            "elements": [
+                button(w["check_again"], CHECK_AGAIN, again[:500] or f"check {others}", style="primary"),
+                button(w["history"], HISTORY, history[:500]),
+            ],
+        }
     reset_confirm = confirm_dialog(w["reset"], w["reset_confirm"], w["confirm"], w["cancel"], danger=True)
     return {
         "type": "actions",
@@ -247,9 +263,11 @@ def next_step_buttons(lang: str, again: str = "status") -> dict[str, Any]:
     }
 
 
-def slack_date(epoch: float, fallback: str) -> str:
-    """A timestamp each reader sees in their own time zone."""
-    return f"<!date^{int(epoch)}^{{date_short_pretty}} {{time}}|{for_slack_text(fallback)}>"
+def slack_date(epoch: float, fallback: str | None = None) -> str:
+    """A timestamp each reader sees in their own time zone; clients that cannot show it (and the
+    notification text) read the UTC time, never the raw epoch."""
+    shown = fallback or datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(epoch)}^{{date_short_pretty}} {{time}}|{for_slack_text(shown)}>"
 
 
 # -- answers ---------------------------------------------------------------------------------
@@ -262,12 +280,13 @@ def render(
     buttons: bool = True,
     max_blocks: int = MAX_BLOCKS,
     again: str = "status",
+    viewer: str | None = None,
 ) -> Message:
     """Any answer → one message (folded to `max_blocks`). An answer in its outbox JSON is read
     with answer_from_json first (by the caller)."""
     match answer:
         case ReportAnswer(report=report):
-            blocks, fallback = report_blocks(report, lang, buttons=buttons, again=again)
+            blocks, fallback = report_blocks(report, lang, buttons=buttons, again=again, viewer=viewer)
         case AuditAnswer(summary=summary, tenant=tenant):
             blocks, fallback = audit_blocks(summary, tenant, lang)
         case PlanAnswer():
@@ -320,7 +339,12 @@ def _who(party: dict[str, Any]) -> str:
 
 
 def report_blocks(
-    report: dict[str, Any], lang: str = "en", *, buttons: bool = True, again: str = "status"
+    report: dict[str, Any],
+    lang: str = "en",
+    *,
+    buttons: bool = True,
+    again: str = "status",
+    viewer: str | None = None,
 ) -> tuple[list[dict[str, Any]], str]:
     """Headline, who, findings by severity with remedies, certificate facts, counts, next steps."""
     w = words_for(lang)
@@ -371,8 +395,17 @@ def report_blocks(
         tail.append(w["skipped"].format(n=counts["skip"]))
     blocks.append(context([" · ".join(tail)]))
     if buttons:
-        blocks.append(next_step_buttons(lang, again))
+        blocks.append(next_step_buttons(lang, again, _others(report, viewer)))
     return blocks, for_slack_text(headline)
+
+
+def _others(report: dict[str, Any], viewer: str | None) -> str | None:
+    """The report's subject when `viewer` (the reader's address) is not it; None for one's own."""
+    subject = report.get("subject") or {}
+    who = str(subject.get("primary_smtp") or subject.get("query") or "")
+    if viewer is None or not who or who.lower() == viewer.lower():
+        return None
+    return who
 
 
 def audit_blocks(
@@ -433,9 +466,7 @@ def plan_blocks(answer: PlanAnswer, lang: str = "en") -> tuple[list[dict[str, An
     if answer.plan.changes or not summary:
         blocks.append(_changes(answer.plan.changes, lang))
     if request.get("expires"):
-        blocks.append(
-            context([w["expires"].format(when=slack_date(request["expires"], str(request["expires"])))])
-        )
+        blocks.append(context([w["expires"].format(when=slack_date(request["expires"]))]))
     fallback = summary or w["your_request"].format(id=request.get("id", ""))
     return blocks, for_slack_text(fallback, multiline=True)
 
@@ -480,7 +511,7 @@ def approval_blocks(
     blocks: list[dict[str, Any]] = [section(intro), _changes(changes_of(request.get("plan")), lang)]
     facts = [f"`{code(rid)}`"]
     if request.get("expires"):
-        facts.append(w["expires"].format(when=slack_date(request["expires"], str(request["expires"]))))
+        facts.append(w["expires"].format(when=slack_date(request["expires"])))
     blocks.append(context(facts))
     state_line = approval_state_line(request, lang)
     blocks.append(section(state_line))
@@ -538,9 +569,7 @@ def home_view(
         answer_blocks = render(answer_from_json(last), lang, buttons=False).blocks
         blocks.extend(answer_blocks[:30])
         if checked_at:
-            blocks.append(
-                context([w["home_checked"].format(when=slack_date(checked_at, str(int(checked_at))))])
-            )
+            blocks.append(context([w["home_checked"].format(when=slack_date(checked_at))]))
     if not error:
         blocks.append(next_step_buttons(lang))
     if pending is not None:

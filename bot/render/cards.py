@@ -38,7 +38,10 @@ CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 MAX_CARD_BYTES = 24_000  # Teams' limit is ~28 KB for the whole activity; leave room for the envelope
 MAX_TEXT = 1_200  # one finding's detail or remedy
 
-COLOR = {"fail": "attention", "error": "attention", "warn": "warning", "info": "accent", "pass": "good"}
+# Text colours readable on Teams' light and dark host configs (contrast >= 4.5:1 on both):
+# `warning` (#f8d22a, 1.47:1 on white) and `good` (2.07:1) are never used for text; the
+# symbol (✗ ⚠ ℹ ✓) carries the status, colour only adds to it for failures and notes.
+COLOR = {"fail": "attention", "error": "attention", "warn": "default", "info": "accent", "pass": "default"}
 SYMBOL = {"fail": "✗", "warn": "⚠", "info": "ℹ", "pass": "✓", "skip": "–", "error": "?"}
 
 WORDS = {
@@ -423,7 +426,7 @@ def _decisions(request: dict[str, Any], lang: str) -> list[dict[str, Any]]:
         rows.append(
             text(
                 f"{'✓' if d.get('approve') else '✗'} {w['decided'].format(verb=verb, who=who)} · {_when(d.get('at'))}",
-                color="good" if d.get("approve") else "attention",
+                color="default" if d.get("approve") else "attention",
                 weight="Bolder",
                 spacing="Small",
             )

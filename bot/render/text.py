@@ -11,6 +11,7 @@ from collections import Counter
 from typing import Any
 
 from rich.console import Console
+from rich.text import Text
 
 from bot.render.escape import for_terminal as esc
 from workers.checks import REGISTRY
@@ -57,7 +58,15 @@ LABELS = {
 
 
 def _print(console: Console, markup: str, **kw: Any) -> None:
-    """One line of our markup; emoji codes stay text (`:warning:` in a name is not ⚠)."""
+    """One line of our markup; emoji codes stay text (`:warning:` in a name is not ⚠). A line
+    that starts indented wraps under its indent, at word boundaries, at the console's width."""
+    indent = len(markup) - len(markup.lstrip(" "))
+    if indent and not console.soft_wrap:
+        text = Text.from_markup(markup[indent:], emoji=False)
+        for line in text.wrap(console, max(20, console.width - indent)):
+            line.rstrip()
+            console.print(Text(" " * indent) + line, soft_wrap=True, **kw)
+        return
     console.print(markup, emoji=False, **kw)
 
 

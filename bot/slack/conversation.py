@@ -76,6 +76,7 @@ class Conversation:
             "ts": ts,
             "text": text[:500],
             "home_cache": self._about_self(user, reply),
+            "viewer": self._viewer(user),
         }
         try:
             self.core.dispatcher.submit(reply.job, target)
@@ -106,6 +107,12 @@ class Conversation:
             self.core.dispatcher.submit(reply.job, target)
         except ServiceUnavailable:
             log.warning("App Home refresh not queued: the job queue is unavailable")
+
+    def _viewer(self, user: str) -> str | None:
+        try:
+            return self.core.dispatcher.identity.resolve("slack", user).primary_smtp
+        except IdentityError:
+            return None
 
     def _about_self(self, user: str, reply: Reply) -> bool:
         job = reply.job

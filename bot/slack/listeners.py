@@ -15,7 +15,7 @@ from typing import Any
 
 from slack_bolt import App as BoltApp
 
-from bot.render.blocks import APPROVE, CHECK_AGAIN, DENY, RESET, WHY_ME
+from bot.render.blocks import APPROVE, CHECK_AGAIN, DENY, HISTORY, RESET, WHY_ME
 from bot.slack.conversation import POINTER
 
 MENTION = re.compile(r"^\s*<@[A-Z0-9]+>\s*[:,]?\s*")
@@ -84,7 +84,7 @@ def register(bolt: BoltApp, bot: Any) -> None:
         channel = (body.get("channel") or {}).get("id")
         later(conv.ask, body["user"]["id"], text, request_id=body["trigger_id"], channel=channel)
 
-    for action_id in (CHECK_AGAIN, WHY_ME, RESET):
+    for action_id in (CHECK_AGAIN, WHY_ME, RESET, HISTORY):
         bolt.action(action_id)(next_step)
 
     @bolt.action(APPROVE)

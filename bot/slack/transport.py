@@ -62,7 +62,9 @@ class SlackTransport:
         if isinstance(answer, ApprovalRequestAnswer | ApprovalUpdateAnswer) and not user:
             self._to_approvers(target, answer, lang)
             return
-        message = render(answer, lang, buttons=not approval, again=target.text or "status")
+        message = render(
+            answer, lang, buttons=not approval, again=target.text or "status", viewer=target.viewer
+        )
         if target.ephemeral and target.channel and user:
             for blocks in [message.blocks, *message.detail]:
                 self.client.chat_postEphemeral(

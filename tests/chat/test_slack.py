@@ -248,6 +248,21 @@ def test_slash_command_acks_at_once_and_the_working_message_becomes_the_answer(
     assert settled_jobs(redis_url, at_least=1) == 1  # a worker did the work
 
 
+def test_helpdesk_viewing_someones_report_gets_buttons_for_that_person(
+    slack: Slack, redis_url: str, workers: Workers
+) -> None:
+    """Never "reset my published certs" on Stella's report for the helpdesk person reading it."""
+    workers.start(1)
+    slack.dm("U0ADELE", "check stale.smime")
+    working = slack.api.wait_for("chat.postMessage", lambda c: c.args["channel"] == "D0ADELE")[0]
+    update = slack.api.wait_for("chat.update", lambda c: c.args["ts"] == working.ts)[0]
+    buttons = [e for b in update.args["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert [(e["action_id"], e["value"]) for e in buttons] == [
+        ("smime_check_again", "check stale.smime"),
+        ("smime_history", "history of stale.smime@contoso.example"),
+    ]
+
+
 def test_direct_message_in_german_gets_a_german_answer_once_despite_retries(
     slack: Slack, workers: Workers
 ) -> None:

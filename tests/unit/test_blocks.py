@@ -205,6 +205,7 @@ def test_approval_request_shows_the_preview_and_buttons_carry_only_the_id() -> N
         and "expired 2025-10-02" in joined
         and "<!date^1795945055^" in joined
     )
+    assert "|2026-11-29 09:37 UTC>" in joined and "|1795945055" not in joined  # the fallback is a date
     buttons = [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
     assert [b["action_id"] for b in buttons] == [APPROVE, DENY]
     assert [b["value"] for b in buttons] == ["R-abc123", "R-abc123"]
@@ -291,3 +292,21 @@ def test_a_clipped_section_never_ends_inside_an_entity_or_a_token() -> None:
                 text = b["text"]["text"]
                 assert len(text) <= 3000 and text.count("<") == text.count(">")
                 assert text.rfind("&") < text.rfind(";") or "&" not in text
+
+
+def _buttons(message_blocks: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    actions = [b for b in message_blocks if b["type"] == "actions" and b.get("block_id") == "smime_next"]
+    return [(e["action_id"], e["value"]) for a in actions for e in a["elements"]]
+
+
+def test_buttons_on_someone_elses_report_act_on_that_person_never_on_the_reader() -> None:
+    answer = answer_from_json(report([finding("fail", "publish.ad_present", "broken")]))
+    own = _buttons(render(answer, "en", again="status", viewer="A@contoso.example").blocks)
+    assert ("smime_reset", "self") in own and ("smime_why_me", "self") in own  # her own report
+    helpdesk = _buttons(render(answer, "en", again="check a", viewer="helpdesk@contoso.example").blocks)
+    assert helpdesk == [("smime_check_again", "check a"), ("smime_history", "history of a@contoso.example")]
+    german = _buttons(render(answer, "de", again="", viewer="helpdesk@contoso.example").blocks)
+    assert german == [
+        ("smime_check_again", "check a@contoso.example"),
+        ("smime_history", "verlauf von a@contoso.example"),
+    ]

@@ -205,3 +205,30 @@ def test_teams_package(tmp_path: Path) -> None:
         [sys.executable, "scripts/teams_package.py", "--app-id", "nope"], cwd=ROOT, capture_output=True
     )
     assert bad.returncode != 0
+
+
+def _colours(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        found = {node["color"]} if node.get("type") == "TextBlock" and "color" in node else set()
+        return found.union(*(_colours(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_colours(v) for v in node))
+    return set()
+
+
+def test_text_colours_are_readable_on_teams_light_and_dark(
+    report: dict[str, Any], report_de: dict[str, Any]
+) -> None:
+    """`warning` (1.47:1 on white) and `good` (2.07:1) never colour text; the symbols carry the status."""
+    from workers.diagnosis import Engine
+    from workers.sources.directory import open_directory
+
+    directory = open_directory(demo=True)
+    engine = Engine(directory.tenant, directory.tenant.collected_at, lang="en")
+    used: set[str] = set()
+    for user in directory.iter_users():
+        rep = engine.diagnose(user, user.key).to_json()
+        used |= _colours(answer_card(answer_from_json({"type": "report", "report": rep}), "en"))
+    engine.close()
+    used |= _colours(answer_card(answer_from_json({"type": "report", "report": report_de}), "de"))
+    assert used and used <= {"default", "attention", "accent"}, used

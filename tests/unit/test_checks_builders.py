@@ -195,3 +195,25 @@ def test_ca_certificate_on_a_user_fails() -> None:
     f = only(run_check("cert.end_entity", user_facts(user_certificate=[cert(is_ca=True)])))
     assert f.status == "fail" and f.title == "CA certificate published on a user"
     assert "basicConstraints cA=TRUE" in f.detail and "Clients refuse to encrypt to it" in f.detail
+
+
+# -- sync.errors: the cause as Entra states it, not the first bytes of its XML ---------------------
+def test_provisioning_errors_show_the_cause_inside_the_xml() -> None:
+    from workers.checks.sync_exo import _error_text
+
+    xml = (
+        '<ServiceInstance Name="exchange/EURPR05A012-DB0" xmlns="http://schemas.microsoft.com/online/'
+        'directoryservices/change/2008/11"><ObjectErrors><ErrorRecord><ErrorCode>ExA77C31</ErrorCode>'
+        "<ErrorParameters><ErrorParameter>The proxy address &quot;SMTP:a@contoso.example&quot; is already "
+        "being used by the proxy addresses or LegacyExchangeDN.</ErrorParameter></ErrorParameters>"
+        "</ErrorRecord></ObjectErrors></ServiceInstance>"
+    )
+    text = _error_text({"@odata.type": "#microsoft.graph.serviceProvisioningXmlError", "errorDetail": xml})
+    assert text == (
+        'ExA77C31: The proxy address "SMTP:a@contoso.example" is already being used by the proxy '
+        "addresses or LegacyExchangeDN."
+    )
+    on_prem = {"category": "PropertyConflict", "propertyCausingError": "ProxyAddresses", "value": "smtp:a@x"}
+    assert _error_text(on_prem) == "PropertyConflict, ProxyAddresses, smtp:a@x"
+    hostile = {"errorDetail": "<ErrorParameter>" + "x" * 50_000 + "<!ENTITY a '&a;'>" * 1000}
+    assert len(_error_text(hostile)) <= 300  # bounded, no pattern runs on unbounded input

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -100,18 +102,31 @@ def errors(user: UserFacts, ctx: Context) -> Iterator[Finding]:
     e = user.entra
     problems = (e.provisioning_errors + e.service_errors) if e else []
     if problems:
-        text = "; ".join(_error_text(p) for p in problems)[:400]
+        text = "; ".join(_error_text(p) for p in problems)[:600]
         yield F(ctx, "sync.errors", "fail", "found", None, {"errors": problems}, errors=text)
     else:
         yield F(ctx, "sync.errors", "pass", "ok", None, {})
 
 
+_XML_PARAMETER = re.compile(r"<ErrorParameter>([^<]{1,1000})</ErrorParameter>")
+_XML_CODE = re.compile(r"<ErrorCode>([^<]{1,100})</ErrorCode>")
+
+
 def _error_text(p: object) -> str:
-    if isinstance(p, dict):
-        for key in ("category", "propertyCausingError", "errorDetail", "value"):
-            if p.get(key):
-                return f"{key}={p[key]}"[:160]
-    return str(p)[:160]
+    """The cause as Entra states it: from serviceProvisioningXmlError's XML the error code and its
+    sentence ("The proxy address … is already being used …"), not the first bytes of the XML;
+    from onPremisesProvisioningErrors the category, the property and the value."""
+    if not isinstance(p, dict):
+        return str(p)[:300]
+    detail = str(p.get("errorDetail") or "")[:20_000]  # bounded before any pattern runs
+    sentences = [html.unescape(m) for m in _XML_PARAMETER.findall(detail)]
+    if sentences:
+        code = _XML_CODE.search(detail)
+        return ((code.group(1) + ": ") if code else "") + " ".join(sentences)[:300]
+    parts = [f"{p[key]}" for key in ("category", "propertyCausingError", "value") if p.get(key)]
+    if parts:
+        return ", ".join(str(x) for x in parts)[:300]
+    return html.unescape(re.sub(r"<[^>]{0,200}>", " ", detail)).strip()[:300] or str(p)[:300]
 
 
 @check(
