@@ -45,9 +45,11 @@ ANSWER_TIMEOUT_S = 120
 
 def render_answer(answer: Answer, lang: str, width: int | None = None) -> str:
     """An answer as terminal text (the same renderer as the command line), wrapped at word
-    boundaries at `width` (default: the terminal's width, 80 when there is none)."""
+    boundaries at `width` (default: the terminal's width; unwrapped when not a terminal)."""
     buffer = io.StringIO()
-    columns = width or shutil.get_terminal_size((80, 24)).columns
+    # a terminal: wrapped at its width; piped or scripted (chat --format jsonl): not wrapped,
+    # so whoever reads it wraps it their way
+    columns = width or (shutil.get_terminal_size((80, 24)).columns if sys.stdout.isatty() else 10_000)
     console = Console(
         file=buffer, width=columns, highlight=False, soft_wrap=False, force_terminal=False, color_system=None
     )

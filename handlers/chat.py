@@ -218,7 +218,13 @@ class Dispatcher:
                 f"wie weit das Zertifikat von {intent.subject} ist",
             )
         return self._job(
-            "diagnose", asker, lang, intent, subject=intent.subject, what=what, focus=intent.focus
+            "diagnose",
+            asker,
+            lang,
+            intent,
+            subject=intent.subject,
+            what=what,
+            focus=intent.focus or ("detail" if intent.detail else None),
         )
 
     def _why(self, intent: Intent, asker: Person, req: ChatRequest, lang: str) -> Reply:

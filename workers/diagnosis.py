@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import workers.checks  # noqa: F401  (registers every check)
+from workers.causes import causes_of
 from workers.certs.revocation import RevocationChecker
 from workers.certs.trust import TrustStore
 from workers.certs.x509 import CertInfo
@@ -130,6 +131,7 @@ class Engine:
             certificates=certificates_of(user),
             outlook_choice=choice_for(user, self.now).to_json(),
         )
+        report.causes = causes_of(report.findings, report.outlook_choice.get("certificate"))
         report.headline = headline(report, user, None, self.lang)
         return report
 
@@ -154,6 +156,7 @@ class Engine:
             certificates=certificates_of(recipient),
             outlook_choice=choice_for(recipient, self.now).to_json(),
         )
+        report.causes = causes_of(report.findings, report.outlook_choice.get("certificate"))
         report.headline = headline(report, recipient, sender, self.lang)
         return report
 

@@ -23,6 +23,16 @@ def focused(report: dict[str, Any], focus: str | None, lang: str) -> dict[str, A
     return {**report, "focus": focus, "verdict_headline": report.get("headline"), "headline": sentence}
 
 
+def for_whom(report: dict[str, Any], user: Any, spec: dict[str, Any]) -> dict[str, Any]:
+    """Mark a report about the asker themself (audience "self"): renderers then give the short
+    answer — cause, one step, timeline — instead of the helpdesk's full report."""
+    if spec.get("focus") == "detail":  # "check me in detail": the full report, whoever asks
+        return report
+    if str(spec.get("asker") or "").lower() == str(getattr(user, "key", "")).lower():
+        return {**report, "audience": "self"}
+    return report
+
+
 def _who(report: dict[str, Any]) -> str:
     subject = report.get("subject") or {}
     return str(subject.get("primary_smtp") or subject.get("query") or "?")

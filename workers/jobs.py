@@ -18,7 +18,7 @@ from workers.answers import Answer, AuditAnswer, PlanAnswer, ReportAnswer, TextA
 from workers.config import Settings, load_settings
 from workers.diagnosis import Engine
 from workers.errors import Retryable, SmimeDoctorError, UserLookupError, admin_text, user_sentence
-from workers.focus import focused
+from workers.focus import focused, for_whom
 from workers.jobspec import BULK, INTERACTIVE, JOB_KINDS  # noqa: F401  (re-exported)
 from workers.keys import Keys
 from workers.outbox import RedisOutbox
@@ -63,12 +63,12 @@ def compute_answer(spec: dict[str, Any], directory: Directory) -> Answer:
         if kind == "diagnose":
             user = directory.find(spec["subject"])
             diagnosis = engine.diagnose(user, spec["subject"]).to_json()
-            return ReportAnswer(focused(diagnosis, spec.get("focus"), lang))
+            return ReportAnswer(for_whom(focused(diagnosis, spec.get("focus"), lang), user, spec))
         if kind == "encrypt_to":
             recipient = directory.find(spec["recipient"])
             sender = directory.sender(spec["sender"])
             report = engine.encrypt_to(recipient, sender, spec["recipient"], spec["sender"])
-            return ReportAnswer(report.to_json())
+            return ReportAnswer(for_whom(report.to_json(), recipient, spec))
         if kind == "plan_reset":
             user = directory.find(spec["subject"])
             plan = plan_reset(user, at)

@@ -35,7 +35,7 @@ class JobSpec:
     sender: str | None = None  # encrypt_to
     recipient: str | None = None  # encrypt_to
     action: str | None = None  # plan_action: which remediation (workers/remediation/plan.py)
-    focus: str | None = None  # diagnose: "expiry" or "propagation" — the answer leads with that
+    focus: str | None = None  # diagnose: "expiry"/"propagation" lead with that; "detail": the full report
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}

@@ -63,6 +63,8 @@ class Report:
     sender: dict[str, Any] | None = None
     headline: str = ""  # one sentence in the requested language; an extension of the contract
     schema: int = 1
+    causes: list[dict[str, Any]] = field(default_factory=list)  # root causes first (workers/causes.py)
+    answer: str = ""  # "yes", "yes_but" (works, with problems beside it) or "no": what senders' clients do
 
     @property
     def verdict(self) -> str:
@@ -88,6 +90,8 @@ class Report:
             "sender": self.sender,
             "verdict": self.verdict,
             "headline": self.headline,
+            "answer": self.answer,
+            "causes": self.causes,
             "findings": findings,
             "certificates": self.certificates,
             "outlook_choice": self.outlook_choice,

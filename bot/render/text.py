@@ -15,6 +15,7 @@ from rich.text import Text
 
 from bot.render.escape import for_terminal as esc
 from workers.checks import REGISTRY
+from workers.i18n.steps import chat_step
 
 SYMBOL = {"fail": "✗", "warn": "!", "info": "i", "pass": "✓", "skip": "-", "error": "?"}
 STYLE = {
@@ -70,12 +71,69 @@ def _print(console: Console, markup: str, **kw: Any) -> None:
     console.print(markup, emoji=False, **kw)
 
 
+ANSWER_STATUS = {"yes": "pass", "yes_but": "warn", "no": "fail"}
+SELF_WORDS = {
+    "en": {
+        "why": "Why",
+        "do": "What to do",
+        "when": "When it works",
+        "after": "after the fix, Exchange Online follows with the next directory sync (usually within 30 minutes): OWA, new Outlook and phones at once, cached-mode Outlook within about 48 hours.",
+        "more": "{n} more details: ask 'check me in detail'.",
+    },
+    "de": {
+        "why": "Warum",
+        "do": "Was tun",
+        "when": "Wann es geht",
+        "after": "nach der Korrektur übernimmt Exchange Online sie mit der nächsten Verzeichnissynchronisierung (meist binnen 30 Minuten): OWA, neues Outlook und Handys sofort, Outlook im Cache-Modus binnen etwa 48 Stunden.",
+        "more": "{n} weitere Details: fragen Sie „prüfe mich ausführlich“.",
+    },
+}
+
+
+def _symbol(report: dict[str, Any]) -> str:
+    """What senders' clients do (report["answer"]), else the worst finding about this user."""
+    if report.get("answer") in ANSWER_STATUS:
+        return str(ANSWER_STATUS[report["answer"]])
+    verdict = verdict_of_dicts([f for f in report["findings"] if not is_tenant_wide(f["check"])])
+    return "pass" if verdict == "info" else verdict  # notes alone do not make an answer less of a yes
+
+
+def render_self(report: dict[str, Any], console: Console, lang: str = "en") -> None:
+    """The answer for the person asking about themself: the verdict, the root cause in one
+    sentence, the one thing to do from the chat, when it will work — at most ~10 lines."""
+    w = SELF_WORDS.get(lang, SELF_WORDS["en"])
+    shown = _symbol(report)
+    _print(console, f"[{STYLE[shown]}]{SYMBOL[shown]} {esc(report.get('headline') or '')}[/]")
+    if report.get("verdict_headline"):
+        _print(console, f"  {esc(str(report['verdict_headline']))}")
+    causes = report.get("causes") or []
+    if causes:
+        cause = causes[0]
+        _print(console, f"  [bold]{w['why']}:[/] {esc(str(cause.get('detail') or cause.get('title') or ''))}")
+        step = chat_step(cause, lang)
+        if step:
+            _print(console, f"  [bold]{w['do']}:[/] {esc(step)}")
+    timeline = next((f for f in report["findings"] if f["check"] == "exo.propagation"), None)
+    if timeline is not None and "exo_expected" in (timeline.get("evidence") or {}):  # on its way
+        _print(console, f"  [bold]{w['when']}:[/] {esc(str(timeline['detail']))}")
+    elif causes and report.get("answer") != "yes":
+        _print(console, f"  [bold]{w['when']}:[/] {esc(w['after'])}")
+    rest = sum(1 + len(c.get("follows") or []) for c in causes[1:]) + len(
+        (causes[0].get("follows") or []) if causes else []
+    )
+    if rest:
+        _print(console, f"  [dim]{esc(w['more'].format(n=rest))}[/]")
+
+
 def render_report(report: dict[str, Any], console: Console, lang: str = "en", verbose: bool = False) -> None:
-    """Print one report (the JSON contract shape)."""
+    """Print one report (the JSON contract shape); a report for its own subject (audience
+    "self", set by the chat worker) gets the short answer (render_self)."""
+    if report.get("audience") == "self" and not verbose:
+        render_self(report, console, lang)
+        return
     words = LABELS.get(lang, LABELS["en"])
     # The symbol follows the answer about this user, like the headline; tenant-wide findings come last.
-    verdict = verdict_of_dicts([f for f in report["findings"] if not is_tenant_wide(f["check"])])
-    shown = "pass" if verdict == "info" else verdict  # notes alone do not make an answer less of a yes
+    shown = _symbol(report)
     _print(console, f"[{STYLE[shown]}]{SYMBOL[shown]} {esc(report.get('headline') or '')}[/]")
     if report.get("verdict_headline"):  # a focused answer (expiry, propagation): the verdict follows
         _print(console, f"  {esc(str(report['verdict_headline']))}")

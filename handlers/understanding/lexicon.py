@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 # -- concepts ------------------------------------------------------------------------------
 CERT, PUBLISH, STATUS, CHECK, PROBLEM = "cert", "publish", "status", "check", "problem"
@@ -34,7 +35,7 @@ ME, SELF, TO, FROM, FOLLOWUP, YES, NO, OTHERS, REQUEST = (
     "request",
 )
 BECAUSE, NOBODY, IT, WAITING, THIRD, NOT_OURS = "because", "nobody", "it", "waiting", "third", "not_ours"
-FILLER, SET, GO, RECEIVE = "filler", "set", "go", "receive"
+FILLER, SET, GO, RECEIVE, DETAIL = "filler", "set", "go", "receive", "detail"
 
 # Remediations a helpdesk person may name (workers/remediation/plan.py), by the words people use.
 # The first pattern is the action's id (typed as such: always that action); the others are
@@ -146,6 +147,11 @@ PHRASES: list[tuple[str, str]] = [
         PENDING,
     ),
     (r"what (?:do|should|must|can|have) i (?:\w+ ){0,3}(?:approve|sign off|decide|review)", PENDING),
+    # who decided / who changed: the history, not a decision
+    (
+        r"who (?:has )?(?:approved|denied|rejected|decided|changed|removed|reset)|wer hat (?:\w+ ){0,4}(?:genehmigt|freigegeben|abgelehnt|entschieden|geaendert|geloescht|entfernt)",
+        HISTORY,
+    ),
     # UNDO
     (
         r"roll(?:s|ed)? ?back|put (?:it |them |everything )?back|back out|rueck ?gaengig|take (?:it |that )?back",
@@ -319,7 +325,7 @@ _add(NEG, "de", ["nicht", "kein", "keine", "keinen", "keiner", "nie"])
 _add(SEE, "en", ["see", "sees", "find", "finds", "found"])
 _add(SEE, "de", ["sieht", "sehen", "findet", "finden"])
 _add(RECEIVE, "en", ["get", "gets", "receive*", "getting"])
-_add(RECEIVE, "de", ["bekommt", "kriegt", "erhaelt", "empfaeng*", "bekomme", "kriege"])
+_add(RECEIVE, "de", ["bekommt", "kriegt", "erhaelt", "empfaengt", "empfangen", "bekomme", "kriege"])
 _add(RESET, "en", ["reset*"])
 _add(RESET, "de", ["zuruecksetz*", "zurucksetz*", "resett*", "neustart", "neuanfang"])
 _add(REMOVE, "en", [
@@ -402,7 +408,7 @@ _add(HELP, "de", ["hilfe", "befehle", "anleitung", "optionen", "menue", "hilf"])
 _add(WHAT, "en", ["what", "what's", "whats"])
 _add(WHAT, "de", ["was"])
 _add(ME, "en", ["me", "my", "myself", "mine"])
-_add(ME, "de", ["mir", "mich", "mein", "meine", "meinen", "meinem", "meiner", "meins", "meines"])
+_add(ME, "de", ["mir", "mich", "mei", "mein", "meine", "meinen", "meinem", "meiner", "meins", "meines"])
 _add(SELF, "en", ["i", "i'm", "ive", "i've"])
 _add(SELF, "de", ["ich"])
 _add(TO, "en", ["to", "towards"])
@@ -421,6 +427,8 @@ _add(THIRD, "de", [
     "sie", "er", "ihn", "ihm", "ihr", "ihre", "ihren", "ihrem", "ihrer", "sein", "seine", "seinen",
     "seinem", "seiner", "seins"
 ])
+_add(DETAIL, "en", ["detail*", "verbose", "full"])
+_add(DETAIL, "de", ["ausfuehrlich*", "vollstaendig*", "genauer", "einzelheiten"])
 # Verbs of a remediation a helpdesk person names in words ("set the mail nickname for nora").
 _add(SET, "en", ["set", "fix", "correct", "upload*", "add", "lower", "populate", "fill", "change", "convert"])
 _add(SET, "de", [
@@ -432,12 +440,12 @@ _add(REQUEST, "en", ["raise"])
 
 # Things people also ask a bot about that are not this bot's business.
 _add(NOT_OURS, "en", [
-    "joke", "password", "printer", "wifi", "vpn", "weather", "pizza", "lunch", "coffee", "holiday",
+    "joke", "password*", "printer*", "wifi", "vpn", "weather", "pizza", "lunch", "coffee", "holiday*",
     "vacation", "salary"
 ])
-_add(NOT_OURS, "de", [
-    "witz", "passwort", "kennwort", "drucker", "wlan", "wetter", "mittagessen", "kaffee", "urlaub",
-    "gehalt"
+_add(NOT_OURS, "de", [  # starred: a compound that starts with one is not ours ("Druckerproblem")
+    "witz", "passwort*", "kennwort*", "drucker*", "wlan*", "wetter*", "mittagessen", "kaffee*",
+    "urlaub*", "gehalt*"
 ])
 
 # fmt: on
@@ -499,8 +507,10 @@ STOPWORDS = _words(
 )
 
 
+@lru_cache(maxsize=8192)
 def stem_lookup(word: str) -> tuple[str, str] | None:
-    """(concept, language) of one folded word, or None."""
+    """(concept, language) of one folded word, or None. A German compound means what its last
+    part means ("mailzertifikat", "verschluesselungszertifikat", "benutzerpostfaecher")."""
     hit = WORDS.get(word)
     if hit is not None:
         return hit
@@ -508,7 +518,27 @@ def stem_lookup(word: str) -> tuple[str, str] | None:
         hit = WORDS.get(word[:n] + "*")
         if hit is not None:
             return hit
+    if len(word) >= 8:
+        for head, concept in COMPOUND_HEADS:
+            if word.endswith(head) and len(word) - len(head) >= 3:
+                return concept, "de"
     return None
+
+
+# The last parts of German compounds that carry a concept, longest first ("-zertifikate" before
+# "-zertifikat"); a compound's head decides its meaning.
+COMPOUND_HEADS: tuple[tuple[str, str], ...] = tuple(
+    sorted(
+        [
+            *((h, CERT) for h in ("zertifikat", "zertifikate", "zertifikats", "zertifikaten", "schluessel")),
+            *((h, ENCRYPT) for h in ("verschluesselung", "verschluesselt")),
+            *((h, PUBLISH) for h in ("adressbuch", "adressbuchs", "adressliste")),
+            *((h, PROBLEM) for h in ("problem", "probleme", "fehler", "fehlermeldung", "stoerung")),
+            *((h, APPROVAL) for h in ("antrag", "antraege", "freigabe", "freigaben")),
+        ],
+        key=lambda hc: -len(hc[0]),
+    )
+)
 
 
 def _gaps_captured(pattern: str) -> str:

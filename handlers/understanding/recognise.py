@@ -44,7 +44,7 @@ INTENTS = (
     "unknown",
 )
 FOCUSES = ("expiry", "propagation")
-TYPO_CUTOFF = 85  # rapidfuzz ratio for a misspelt lexicon word ("certficate", "verschluesslung")
+TYPO_CUTOFF = 88  # rapidfuzz ratio for a misspelt lexicon word ("certficate", "verschluesslung")
 MAX_MENTIONS = 6  # runs of unknown words looked up in the directory per message
 # English words are borrowed into German chat ("check", "reset", "cert"); German ones are not
 # borrowed into English: an English lexicon word counts half a vote for the language.
@@ -185,6 +185,7 @@ class Intent:
     resume: Intent | None = None  # clarify: the intent an answer completes
     slot: str | None = None  # clarify: which slot of `resume` the answer fills
     followup: bool = False  # completed from the conversation's previous turn
+    detail: bool = False  # diagnose: "in detail" / "ausführlich" — the full report, also about oneself
 
 
 @dataclass(frozen=True)
@@ -256,14 +257,16 @@ def read(text: str, is_name: Callable[[str], bool] = lambda _: False) -> Reading
         if word in _ORDINALS and len(toks) <= 4 and (word not in ("one", "eins") or len(toks) <= 2):
             ordinal = ordinal or _ORDINALS[word]
             continue
-        if "." in word or "@" in word:  # an address or sAMAccountName: a name, whatever its parts
+        if "." in word or "@" in word or (t.start > 0 and toks[t.start - 1].text in _HONORIFICS):
+            # an address or sAMAccountName, or the word after "Frau"/"Mr": a name, whatever it means
             candidates.append(t)
             continue
         hit = lx.stem_lookup(word)
         if hit is None and "-" in word:  # "s/mime-zertifikate", "e-mail-verschluesselung": the last part
             hit = lx.stem_lookup(word.rsplit("-", 1)[1]) or lx.stem_lookup(word.split("-", 1)[0])
-        if hit is None and word not in lx.STOPWORDS and len(word) >= 6 and not is_name(word):
-            hit = _typo(word)
+        known = word in lx.STOPWORDS or word in _FUNCTION["en"] or word in _FUNCTION["de"]
+        if hit is None and not known and len(word) >= 6 and not is_name(word):
+            hit = _typo(word)  # "koennten" is a word, not a typo of "konten"
         if (
             hit is not None
             and word in ("me", "mir", "mich")
@@ -317,6 +320,9 @@ def _joined(toks: list[Token]) -> tuple[str, list[int]]:
     return " ".join(parts), starts
 
 
+_HONORIFICS = frozenset(
+    ["herr", "herrn", "frau", "mr", "mrs", "ms", "miss", "dr", "prof", "kollege", "kollegin"]
+)
 _AUXILIARIES = frozenset(
     [
         "will",
@@ -485,7 +491,8 @@ def decide(reading: Reading, found: list[Found], context: ContextView) -> Intent
         # stand where a name goes ("von stela", "stelas cert")
         found = [f for f in found if f.matches or not f.near or _named_here(f.mention)]
     kind, focus = _kind(reading, found, context)
-    return _fill(Intent(kind, reading.lang, focus), reading, found, context)
+    detail = kind == "diagnose" and reading.has(lx.DETAIL)
+    return _fill(Intent(kind, reading.lang, focus, detail=detail), reading, found, context)
 
 
 def _named_here(m: Mention) -> bool:
@@ -517,6 +524,8 @@ def _kind(r: Reading, found: list[Found], context: ContextView) -> tuple[str, st
         return "request_action", None
     if r.has(lx.UNDO):
         return "undo", None
+    if r.has(lx.HISTORY):
+        return "history", None
     if (
         r.has(lx.DENY)
         and not r.has(lx.ENCRYPT)
@@ -533,8 +542,6 @@ def _kind(r: Reading, found: list[Found], context: ContextView) -> tuple[str, st
         return "pending", None
     if r.has(lx.APPROVAL) and not _topic(r):
         return ("approve", None) if someone else ("pending", None)  # "Freigabe für Stella"
-    if r.has(lx.HISTORY):
-        return "history", None
     if someone and r.has(lx.ABOUT):
         return "diagnose", None  # "was ist mit monas smime los": about her, not about S/MIME
     if not someone and (

@@ -104,6 +104,41 @@ def test_the_measured_messages_are_understood(
     )
 
 
+MEGAN = "megan.bowen@contoso.example"
+PHRASINGS = [
+    # German compounds, formal German with an honorific, dialect, pasted Outlook errors, past tense
+    ("ts.user", "ist mein Verschlüsselungszertifikat noch gültig?", "diagnose", TOM, None, "expiry", "de"),
+    ("adele.vance", "Könnten Sie bitte prüfen, ob das Zertifikat von Frau Stale veröffentlicht ist?", "diagnose", STELLA, None, None, "de"),
+    ("ts.user", "Servus, passt mei Zertifikat?", "diagnose", TOM, None, None, "de"),
+    ("ts.user", "Microsoft Outlook had problems encrypting this message because the following recipients had missing or invalid certificates: Megan Bowen", "why_cant_encrypt", MEGAN, TOM, None, "en"),
+    ("ts.user", "Probleme beim Verschlüsseln dieser Nachricht, weil die folgenden Empfänger fehlende oder ungültige Zertifikate haben: Megan Bowen", "why_cant_encrypt", MEGAN, TOM, None, "de"),
+    ("ts.user", "who approved my request?", "history", TOM, None, None, "en"),
+    ("ts.user", "Druckerproblem im 2. Stock", "unknown", None, None, None, "de"),
+    ("ts.user", "people keep getting an error when they try to write to me encrypted", "diagnose", TOM, None, None, "en"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("who", "text", "kind", "subject", "sender", "focus", "lang"), PHRASINGS)
+def test_more_ways_people_put_it(
+    core: Dispatcher,
+    who: str,
+    text: str,
+    kind: str,
+    subject: str | None,
+    sender: str | None,
+    focus: str | None,
+    lang: str,
+) -> None:
+    intent = say(core, who, text)
+    assert (intent.kind, intent.subject, intent.sender, intent.focus, intent.lang) == (
+        kind,
+        subject,
+        sender,
+        focus,
+        lang,
+    )
+
+
 @pytest.mark.parametrize(
     "text",
     [
