@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, assert_never
 
 from bot.render.escape import for_slack_code, for_slack_mrkdwn, for_slack_text
+from bot.render.summary import self_summary
 from bot.render.text import ORDER, _dedupe, is_tenant_wide, priority, verdict_of_dicts
 from workers.answers import (
     Answer,
@@ -346,8 +347,11 @@ def report_blocks(
     again: str = "status",
     viewer: str | None = None,
 ) -> tuple[list[dict[str, Any]], str]:
-    """Headline, who, findings by severity with remedies, certificate facts, counts, next steps."""
+    """Headline, who, findings by severity with remedies, certificate facts, counts, next steps;
+    a report about the reader themself (audience "self"): the short answer (bot/render/summary.py)."""
     w = words_for(lang)
+    if report.get("audience") == "self":
+        return self_blocks(report, lang, buttons=buttons, again=again)
     findings = sorted(
         report.get("findings") or [], key=lambda f: (ORDER.get(f["status"], 9), priority(f["check"]))
     )
@@ -397,6 +401,20 @@ def report_blocks(
     if buttons:
         blocks.append(next_step_buttons(lang, again, _others(report, viewer)))
     return blocks, for_slack_text(headline)
+
+
+def self_blocks(
+    report: dict[str, Any], lang: str, *, buttons: bool = True, again: str = "status"
+) -> tuple[list[dict[str, Any]], str]:
+    """Verdict, why, what to do, when it works — and the buttons to do it."""
+    v = self_summary(report, lang)
+    blocks: list[dict[str, Any]] = [section(f"{EMOJI[v.status]} *{md(v.headline)}*")]
+    blocks.extend(section(f"*{md(label)}:* {md(text)}" if label else md(text)) for label, text in v.lines)
+    if v.more:
+        blocks.append(context([md(v.more)]))
+    if buttons:
+        blocks.append(next_step_buttons(lang, again))
+    return blocks, for_slack_text(v.headline)
 
 
 def _others(report: dict[str, Any], viewer: str | None) -> str | None:

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.render.escape import for_card_markdown as md
+from bot.render.summary import self_summary
 from bot.render.text import LABELS, ORDER, _dedupe, is_tenant_wide, priority, verdict_of_dicts
 from workers.answers import (
     Answer,
@@ -159,13 +160,29 @@ _FOLDS = ((50, 20, 12, True), (20, 8, 6, True), (10, 4, 3, True), (10, 0, 0, Fal
 
 
 def report_card(report: dict[str, Any], lang: str = "en") -> dict[str, Any]:
-    """One report, headline first; folded until it fits a Teams message."""
+    """One report, headline first; folded until it fits a Teams message. A report about the
+    reader themself (audience "self"): the short answer (bot/render/summary.py)."""
+    if report.get("audience") == "self":
+        return self_card(report, lang)
     built: dict[str, Any] = {}
     for fold in _FOLDS:
         built = _report_card(report, lang, *fold)
         if size_of(built) <= MAX_CARD_BYTES:
             return built
     return built
+
+
+def self_card(report: dict[str, Any], lang: str = "en") -> dict[str, Any]:
+    """Verdict, why, what to do, when it works; the next-step buttons of any report."""
+    v = self_summary(report, lang)
+    body: list[dict[str, Any]] = [
+        text(f"{SYMBOL[v.status]} {md(v.headline)}", size="Medium", weight="Bolder", color=COLOR[v.status])
+    ]
+    for label, line in v.lines:
+        body.append(text(f"**{md(label)}:** {md(line)}" if label else md(line), spacing="Small"))
+    if v.more:
+        body.append(text(md(v.more), isSubtle=True, spacing="Medium"))
+    return card(body, report_actions(report, [], lang))
 
 
 def _report_card(

@@ -14,8 +14,8 @@ from rich.console import Console
 from rich.text import Text
 
 from bot.render.escape import for_terminal as esc
+from bot.render.summary import ANSWER_STATUS, self_summary
 from workers.checks import REGISTRY
-from workers.i18n.steps import chat_step
 
 SYMBOL = {"fail": "✗", "warn": "!", "info": "i", "pass": "✓", "skip": "-", "error": "?"}
 STYLE = {
@@ -71,25 +71,6 @@ def _print(console: Console, markup: str, **kw: Any) -> None:
     console.print(markup, emoji=False, **kw)
 
 
-ANSWER_STATUS = {"yes": "pass", "yes_but": "warn", "no": "fail"}
-SELF_WORDS = {
-    "en": {
-        "why": "Why",
-        "do": "What to do",
-        "when": "When it works",
-        "after": "after the fix, Exchange Online follows with the next directory sync (usually within 30 minutes): OWA, new Outlook and phones at once, cached-mode Outlook within about 48 hours.",
-        "more": "{n} more details: ask 'check me in detail'.",
-    },
-    "de": {
-        "why": "Warum",
-        "do": "Was tun",
-        "when": "Wann es geht",
-        "after": "nach der Korrektur übernimmt Exchange Online sie mit der nächsten Verzeichnissynchronisierung (meist binnen 30 Minuten): OWA, neues Outlook und Handys sofort, Outlook im Cache-Modus binnen etwa 48 Stunden.",
-        "more": "{n} weitere Details: fragen Sie „prüfe mich ausführlich“.",
-    },
-}
-
-
 def _symbol(report: dict[str, Any]) -> str:
     """What senders' clients do (report["answer"]), else the worst finding about this user."""
     if report.get("answer") in ANSWER_STATUS:
@@ -99,30 +80,13 @@ def _symbol(report: dict[str, Any]) -> str:
 
 
 def render_self(report: dict[str, Any], console: Console, lang: str = "en") -> None:
-    """The answer for the person asking about themself: the verdict, the root cause in one
-    sentence, the one thing to do from the chat, when it will work — at most ~10 lines."""
-    w = SELF_WORDS.get(lang, SELF_WORDS["en"])
-    shown = _symbol(report)
-    _print(console, f"[{STYLE[shown]}]{SYMBOL[shown]} {esc(report.get('headline') or '')}[/]")
-    if report.get("verdict_headline"):
-        _print(console, f"  {esc(str(report['verdict_headline']))}")
-    causes = report.get("causes") or []
-    if causes:
-        cause = causes[0]
-        _print(console, f"  [bold]{w['why']}:[/] {esc(str(cause.get('detail') or cause.get('title') or ''))}")
-        step = chat_step(cause, lang)
-        if step:
-            _print(console, f"  [bold]{w['do']}:[/] {esc(step)}")
-    timeline = next((f for f in report["findings"] if f["check"] == "exo.propagation"), None)
-    if timeline is not None and "exo_expected" in (timeline.get("evidence") or {}):  # on its way
-        _print(console, f"  [bold]{w['when']}:[/] {esc(str(timeline['detail']))}")
-    elif causes and report.get("answer") != "yes":
-        _print(console, f"  [bold]{w['when']}:[/] {esc(w['after'])}")
-    rest = sum(1 + len(c.get("follows") or []) for c in causes[1:]) + len(
-        (causes[0].get("follows") or []) if causes else []
-    )
-    if rest:
-        _print(console, f"  [dim]{esc(w['more'].format(n=rest))}[/]")
+    """The answer for the person asking about themself (bot/render/summary.py): at most ~10 lines."""
+    v = self_summary(report, lang)
+    _print(console, f"[{STYLE[v.status]}]{SYMBOL[v.status]} {esc(v.headline)}[/]")
+    for label, text in v.lines:
+        _print(console, f"  [bold]{esc(label)}:[/] {esc(text)}" if label else f"  {esc(text)}")
+    if v.more:
+        _print(console, f"  [dim]{esc(v.more)}[/]")
 
 
 def render_report(report: dict[str, Any], console: Console, lang: str = "en", verbose: bool = False) -> None:

@@ -54,13 +54,19 @@ def test_conversation_in_english_and_german_through_workers(redis_url: str, work
     blocks = answers(out)
     text = out.getvalue()
     # her own answer names the root cause, the step to take in chat, and when it will work
-    assert "✗ No — stale.smime@contoso.example: A stale Outlook publication hides your current certificate." in text
+    assert (
+        "✗ No — stale.smime@contoso.example: A stale Outlook publication hides your current certificate."
+        in text
+    )
     assert "What to do: Say 'reset my published certs'" in text and "When it works:" in text
     assert "No — alex.wilber@contoso.example cannot encrypt to stale.smime@contoso.example" in text
     assert "remove 1 value(s), keep 1" in text and "waits for an approver" in text
     assert "Only helpdesk staff may look at other people's certificates" in text
     assert "Closest commands" in text
-    assert "Nein — stale.smime@contoso.example: Eine veraltete Outlook-Veröffentlichung verdeckt Ihr aktuelles Zertifikat." in text
+    assert (
+        "Nein — stale.smime@contoso.example: Eine veraltete Outlook-Veröffentlichung verdeckt Ihr aktuelles Zertifikat."
+        in text
+    )
     assert (
         "Nein — alex.wilber@contoso.example kann nicht an stale.smime@contoso.example verschlüsseln" in text
     )

@@ -239,7 +239,8 @@ def test_slash_command_acks_at_once_and_the_working_message_becomes_the_answer(
     assert update.args["channel"] == "D0STALE"
     blocks = update.args["blocks"]
     assert blocks[0]["text"]["text"].startswith(":x: *No — stale.smime@contoso.example")
-    assert "*Must be fixed*" in section_texts(blocks) and ":arrow_right:" in section_texts(blocks)
+    # her own status: the short answer — why, what to do in chat, when it works
+    assert "*Why:*" in section_texts(blocks) and "reset my published certs" in section_texts(blocks)
     assert action_ids(blocks) == ["smime_check_again", "smime_why_me", "smime_reset"]
     assert len(blocks) <= 50
     assert not slack.api.of(

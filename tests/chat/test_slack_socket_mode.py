@@ -214,7 +214,7 @@ def test_connects_with_the_app_token_and_answers_over_the_socket(
     assert "one moment" in working.args["text"]
     blocks = diagnosis_of(s.api, "D0STALE", working.ts)
     assert blocks[0]["text"]["text"].startswith(":x: *No — stale.smime@contoso.example")
-    assert "*Must be fixed*" in section_texts(blocks)
+    assert "*Why:*" in section_texts(blocks)  # her own status: the short answer
     assert action_ids(blocks) == ["smime_check_again", "smime_why_me", "smime_reset"]
     assert not s.api.of("chat.postMessage", lambda c: c.args["channel"] == "C0GENERAL")
 

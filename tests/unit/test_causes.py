@@ -110,3 +110,18 @@ def test_every_step_has_both_languages_with_the_same_placeholders() -> None:
         fields = [{f for _, f, _, _ in string.Formatter().parse(text) if f} for text in (en, de)]
         assert en and de and fields[0] == fields[1], check
         assert check in REGISTRY, check
+
+
+def test_slack_and_teams_give_the_same_short_answer_about_oneself(directory: Any) -> None:
+    from bot.render.blocks import render
+    from bot.render.cards import answer_card
+
+    mine = ReportAnswer(report_of(directory, "stale.smime", asker="stale.smime"))
+    slack = render(mine, "en")
+    texts = " ".join(b.get("text", {}).get("text", "") for b in slack.blocks if b["type"] == "section")
+    assert "*Why:*" in texts and "reset my published certs" in texts and "pki.template" not in texts
+    assert len(slack.blocks) <= 8
+    card = answer_card(mine, "en")
+    assert card is not None
+    shown = " ".join(b.get("text", "") for b in card["body"])
+    assert "**Why:**" in shown and "reset my published certs" in shown and "pki.template" not in shown
