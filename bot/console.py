@@ -37,6 +37,7 @@ from workers.answers import (
 )
 from workers.config import Settings
 from workers.errors import ServiceUnavailable
+from workers.i18n.states import state_name
 from workers.plan_types import Change, changes_of
 from workers.targets import ConsoleTarget
 
@@ -71,8 +72,15 @@ def render_answer(answer: Answer, lang: str, width: int | None = None) -> str:
         case ApprovalUpdateAnswer(request=request):
             who = ", ".join(d.get("display") or d["actor"] for d in request.get("decisions", [])) or "—"
             reasons = [str(d["reason"]) for d in request.get("decisions", []) if d.get("reason")]
-            because = f" Reason: {reasons[-1]}" if reasons else ""
-            _plain(console, f"Request {request['id']} is now {request['state']} ({who}).{because}")
+            state = state_name(str(request.get("state")), lang)
+            line = (
+                f"Antrag {request['id']} ist jetzt {state} ({who})."
+                if lang == "de"
+                else f"Request {request['id']} is now {state} ({who})."
+            )
+            if reasons:
+                line += (" Grund: " if lang == "de" else " Reason: ") + reasons[-1]
+            _plain(console, line)
         case TextAnswer(text=text):
             _plain(console, text)
     return "\n".join(line.rstrip() for line in buffer.getvalue().rstrip("\n").split("\n"))

@@ -27,6 +27,7 @@ from workers.approvals_store import (  # noqa: F401  (re-exported: the public AP
     ApprovalStore,
     decision_identity,
 )
+from workers.i18n.states import state_name
 from workers.jobspec import enqueue_execution
 from workers.plan_types import Plan
 
@@ -204,8 +205,8 @@ class Approvals(ApprovalStore):
                 False,
                 request.state,
                 _msg(
-                    f"This request is already {request.state} ({who}).",
-                    f"Dieser Antrag ist bereits {request.state} ({who}).",
+                    f"This request is already {state_name(request.state, 'en')} ({who}).",
+                    f"Dieser Antrag ist bereits {state_name(request.state, 'de')} ({who}).",
                 ),
                 request,
             )

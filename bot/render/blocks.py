@@ -71,9 +71,9 @@ WORDS: dict[str, dict[str, str]] = {
         "tenant": "Tenant-wide (for admins)",
         "more": "… and {n} more — the full detail is in the thread.",
         "check_again": "Check again",
-        "why_me": "Why can't someone encrypt to me?",
+        "why_me": "Why no encryption?",
         "history": "Change history",
-        "reset": "Reset my published certs",
+        "reset": "Reset my certs",
         "reset_confirm": "Ask an approver to remove your published certificates? Nothing changes until they approve.",
         "confirm": "Yes",
         "cancel": "Cancel",
@@ -120,9 +120,9 @@ WORDS: dict[str, dict[str, str]] = {
         "tenant": "Mandantenweit (für Admins)",
         "more": "… und {n} weitere — alle Details stehen im Thread.",
         "check_again": "Erneut prüfen",
-        "why_me": "Warum kann mir niemand verschlüsseln?",
+        "why_me": "Warum nicht?",
         "history": "Änderungsverlauf",
-        "reset": "Meine Zertifikate zurücksetzen",
+        "reset": "Zurücksetzen",
         "reset_confirm": "Eine freigebende Person bitten, Ihre veröffentlichten Zertifikate zu entfernen? Vor der Freigabe ändert sich nichts.",
         "confirm": "Ja",
         "cancel": "Abbrechen",
@@ -234,6 +234,10 @@ def confirm_dialog(title: str, text: str, yes: str, no: str, danger: bool = Fals
 
 def words_for(lang: str) -> dict[str, str]:
     return WORDS.get(lang, WORDS["en"])
+
+
+# Button labels stay within 20 characters: phones cut longer ones ("Explain p…").
+MAX_LABEL = 20
 
 
 def next_step_buttons(lang: str, again: str = "status", others: str | None = None) -> dict[str, Any]:

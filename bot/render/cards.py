@@ -31,6 +31,7 @@ from workers.answers import (
     ReportAnswer,
     TextAnswer,
 )
+from workers.i18n.states import STATE_WORDS
 from workers.plan_types import Change, Plan, changes_of
 
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -48,7 +49,7 @@ SYMBOL = {"fail": "✗", "warn": "⚠", "info": "ℹ", "pass": "✓", "skip": "�
 WORDS = {
     "en": {
         "again": "Check again",
-        "explain": "Explain {check}",
+        "explain": "Explain problem {n}",
         "help": "Help",
         "more": "… {n} more not shown — the full report: smime-doctor diagnose {who}",
         "audit": "Audit: {users} users",
@@ -72,7 +73,7 @@ WORDS = {
     },
     "de": {
         "again": "Erneut prüfen",
-        "explain": "{check} erklären",
+        "explain": "Problem {n} erklären",
         "help": "Hilfe",
         "more": "… {n} weitere nicht gezeigt — der ganze Bericht: smime-doctor diagnose {who}",
         "audit": "Prüfung: {users} Benutzer",
@@ -95,27 +96,6 @@ WORDS = {
         "nochange": "Es würde sich nichts ändern.",
     },
 }
-STATE_WORDS = {
-    "en": {
-        "pending": "waiting for an approver",
-        "approved": "approved",
-        "denied": "denied",
-        "expired": "expired",
-        "executing": "being carried out",
-        "done": "done",
-        "failed": "failed",
-    },
-    "de": {
-        "pending": "wartet auf Freigabe",
-        "approved": "freigegeben",
-        "denied": "abgelehnt",
-        "expired": "abgelaufen",
-        "executing": "wird ausgeführt",
-        "done": "erledigt",
-        "failed": "fehlgeschlagen",
-    },
-}
-
 # The verbs on approval buttons; the data carries only the request id besides.
 APPROVE_VERB, DENY_VERB = "smime.approve", "smime.deny"
 
@@ -302,9 +282,9 @@ def report_actions(report: dict[str, Any], problems: list[dict[str, Any]], lang:
     else:
         again = f"check {who}" if lang != "de" else f"prüfe {who}"
     actions = [say(w["again"], again)]
-    for f in problems[:2]:
+    for n, f in enumerate(problems[:2], 1):  # labels fit a phone (<= 20 characters); the text names the check
         word = "explain" if lang != "de" else "erkläre"
-        actions.append(say(w["explain"].format(check=f["check"]), f"{word} {f['check']}"))
+        actions.append(say(w["explain"].format(n=n), f"{word} {f['check']}"))
     actions.append(say(w["help"], "help" if lang != "de" else "hilfe"))
     return actions
 

@@ -125,3 +125,24 @@ def test_slack_and_teams_give_the_same_short_answer_about_oneself(directory: Any
     assert card is not None
     shown = " ".join(b.get("text", "") for b in card["body"])
     assert "**Why:**" in shown and "reset my published certs" in shown and "pki.template" not in shown
+
+
+def test_every_button_label_fits_a_phone(directory: Any) -> None:
+    """Labels over 20 characters are cut at phone width ("Explain p…")."""
+    from bot.render.blocks import render
+    from bot.render.cards import answer_card
+
+    for user in ("stale.smime", "many.values", "no.nickname"):
+        for asker in (user, "adele.vance"):
+            answer = ReportAnswer(report_of(directory, user, asker=asker))
+            for lang in ("en", "de"):
+                slack = [
+                    e["text"]["text"]
+                    for b in render(answer, lang, viewer=None).blocks
+                    if b["type"] == "actions"
+                    for e in b["elements"]
+                ]
+                card = answer_card(answer, lang)
+                assert card is not None
+                teams = [a["title"] for a in card["actions"]]
+                assert slack and teams and all(len(label) <= 20 for label in slack + teams), slack + teams
