@@ -30,6 +30,7 @@ from workers.answers import (
     TextAnswer,
     answer_from_json,
 )
+from workers.i18n.states import state_name
 from workers.plan_types import Change, changes_of
 
 MAX_BLOCKS = 50  # per message
@@ -73,6 +74,8 @@ WORDS: dict[str, dict[str, str]] = {
         "check_again": "Check again",
         "why_me": "Why no encryption?",
         "history": "Change history",
+        "more_certs": "+{n} more certificates",
+        "home_more_pending": "+{n} more waiting — say 'pending' for the whole list.",
         "reset": "Reset my certs",
         "reset_confirm": "Ask an approver to remove your published certificates? Nothing changes until they approve.",
         "confirm": "Yes",
@@ -122,6 +125,8 @@ WORDS: dict[str, dict[str, str]] = {
         "check_again": "Erneut prüfen",
         "why_me": "Warum nicht?",
         "history": "Änderungsverlauf",
+        "more_certs": "+{n} weitere Zertifikate",
+        "home_more_pending": "+{n} weitere warten — „was wartet auf meine Freigabe?“ zeigt alle.",
         "reset": "Zurücksetzen",
         "reset_confirm": "Eine freigebende Person bitten, Ihre veröffentlichten Zertifikate zu entfernen? Vor der Freigabe ändert sich nichts.",
         "confirm": "Ja",
@@ -385,13 +390,16 @@ def report_blocks(
     if certs:
         choice = report.get("outlook_choice") or {}
         facts = [f"*{w['certs']}* · {w['outlook']}: `{code(choice.get('attribute') or w['nothing'])}`"]
-        for c in certs[: CONTEXT_ELEMENTS - 1]:
+        room = CONTEXT_ELEMENTS - 1 if len(certs) <= CONTEXT_ELEMENTS - 1 else CONTEXT_ELEMENTS - 2
+        for c in certs[:room]:
             mark = ":arrow_right: " if c.get("sha256") == choice.get("certificate") else ""
             facts.append(
                 f"{mark}`{code(c.get('sha256', '')[:12])}` {md(', '.join(c.get('emails') or []) or '-')} · "
                 f"{md(str(c.get('not_before', ''))[:10])} … {md(str(c.get('not_after', ''))[:10])} · "
                 f"{md(', '.join(c.get('locations') or []))}"
             )
+        if len(certs) > room:  # a context holds 10 elements: say how many are not shown
+            facts.append(w["more_certs"].format(n=len(certs) - room))
         blocks.append(context(facts))
     tenant_problems = [f for f in tenant if f["status"] in ("fail", "error", "warn")]
     if tenant_problems:
@@ -599,13 +607,24 @@ def home_view(
         blocks.append(header(w["home_pending"]))
         if not pending:
             blocks.append(section(w["home_pending_none"]))
-        for request in pending[:15]:
-            blocks.extend(approval_blocks(request, lang)[0])
+        # every section keeps its place under Slack's 100-block limit: the queue gets what the
+        # status and the recent requests (3 blocks) leave, and says how many it leaves out
+        budget = HOME_MAX_BLOCKS - len(blocks) - (3 if recent else 0) - 1
+        shown = 0
+        for request in pending:
+            rows = approval_blocks(request, lang)[0]
+            if len(rows) > budget:
+                break
+            blocks.extend(rows)
+            budget -= len(rows)
+            shown += 1
+        if shown < len(pending):
+            blocks.append(context([w["home_more_pending"].format(n=len(pending) - shown)]))
     if recent:
         blocks.append({"type": "divider"})
         blocks.append(header(w["home_recent"]))
         lines = [
-            f"• `{code(r['request'])}` {md(r['action'])} — {md(r['target'])}: *{md(r['state'])}* ({md(r['at'])})"
+            f"• `{code(r['request'])}` {md(r['action'])} — {md(r['target'])}: *{md(state_name(str(r['state']), lang))}* ({md(r['at'])})"
             for r in recent[:10]
         ]
         blocks.append(section("\n".join(lines)))

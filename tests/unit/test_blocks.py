@@ -252,6 +252,10 @@ def test_home_view_within_limits_with_status_buttons_and_pending_work() -> None:
         and "smime_check_again" in joined
         and "Approvals waiting" in joined
     )
+    assert "more waiting" in joined  # the queue says what it leaves out instead of being cut
+    recent = [{"request": "R-x", "action": "prune_certificates", "target": "t", "state": "done", "at": "now"}]
+    crowded = home_view("en", report(many), None, pending=[REQUEST] * 30, recent=recent)
+    assert len(crowded["blocks"]) <= 100 and "R-x" in json.dumps(crowded)  # recent requests kept their place
     empty = home_view("de", None, None)
     assert "Noch keine Diagnose" in json.dumps(empty, ensure_ascii=False)
     error = home_view("en", None, None, error="no directory user matches ghost@contoso.example")
@@ -279,7 +283,9 @@ def test_app_home_lists_recent_requests_with_their_latest_state() -> None:
     ]
     view = home_view("de", None, None, None, None, recent)
     text = json.dumps(view, ensure_ascii=False)
-    assert "Letzte Anträge" in text and "`R-abc` prune_certificates — ts.user: *done*" in text
+    assert (
+        "Letzte Anträge" in text and "`R-abc` prune_certificates — ts.user: *erledigt*" in text
+    )  # the state in German
     assert "Recent requests" not in json.dumps(home_view("en", None, None, None, None, []))
 
 
@@ -310,3 +316,12 @@ def test_buttons_on_someone_elses_report_act_on_that_person_never_on_the_reader(
         ("smime_check_again", "check a@contoso.example"),
         ("smime_history", "verlauf von a@contoso.example"),
     ]
+
+
+def test_many_certificates_say_how_many_are_not_shown() -> None:
+    message = render(
+        answer_from_json(report([finding("fail", "publish.ad_present", "broken")], certs=20)), "en"
+    )
+    facts = [b for b in message.blocks if b["type"] == "context" and "Certificates" in json.dumps(b)]
+    assert facts and len(facts[0]["elements"]) <= 10
+    assert "+12 more certificates" in json.dumps(facts[0])  # 8 shown of 20
