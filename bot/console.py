@@ -37,6 +37,7 @@ from workers.answers import (
 )
 from workers.config import Settings
 from workers.errors import ServiceUnavailable
+from workers.i18n.actions import action_name, target_of
 from workers.i18n.states import state_name
 from workers.plan_types import Change, changes_of
 from workers.targets import ConsoleTarget
@@ -65,7 +66,7 @@ def render_answer(answer: Answer, lang: str, width: int | None = None) -> str:
         case ApprovalRequestAnswer(request=request):
             _plain(
                 console,
-                f"Approval needed: {request['id']} — {request['action']} for {request['target']} (asked by {request['requester']})",
+                f"Approval needed: {request['id']} — {action_name(str(request['action']), lang)} for {target_of(request)} (asked by {request['requester']})",
             )
             _plain(console, changes_text(changes_of(request.get("plan"))))
             _plain(console, f"Answer 'approve {request['id']}' or 'deny {request['id']}'.")

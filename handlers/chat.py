@@ -28,6 +28,7 @@ from handlers.understanding.recognise import Intent
 from handlers.understanding.text import request_id as find_request_id
 from workers.config import Settings
 from workers.errors import AmbiguousUserError, UnknownUserError
+from workers.i18n.actions import action_name
 from workers.jobspec import BULK, INTERACTIVE, JobKind, JobSpec
 from workers.remediation.states import undo_plan
 
@@ -43,18 +44,6 @@ TOO_LONG = {
     "please ask in one short sentence, e.g. 'check alice'.",
     "de": f"Diese Nachricht ist mir zu lang (über {MAX_MESSAGE_CHARS:,} Zeichen); ".replace(",", ".")
     + "bitte fragen Sie in einem kurzen Satz, z. B. „prüfe alice“.",
-}
-ACTION_NAMES = {
-    "reset_published": (
-        "reset of the published certificates",
-        "Zurücksetzen der veröffentlichten Zertifikate",
-    ),
-    "prune_certificates": ("clean-up of old certificates", "Bereinigung alter Zertifikate"),
-    "set_mail_nickname": ("setting the mail nickname", "Setzen des Mail-Nicknames"),
-    "lowercase_addresses": ("lower-casing the addresses", "Kleinschreiben der Adressen"),
-    "clear_smime_attribute": ("clearing userSMIMECertificate", "Leeren von userSMIMECertificate"),
-    "upload_issuing_ca": ("adding an issuing CA to the tenant", "Hinzufügen einer ausstellenden CA"),
-    "undo": ("undo of a change", "Rücknahme einer Änderung"),
 }
 
 log = logging.getLogger("smime_doctor.chat")
@@ -305,7 +294,7 @@ class Dispatcher:
         return Reply("\n".join([head, *(f"  • {self._describe(r, lang)}" for r in waiting)]), "answer", lang)
 
     def _describe(self, request: ApprovalRequest, lang: str) -> str:
-        what = ACTION_NAMES.get(request.action, (request.action, request.action))[0 if lang == "en" else 1]
+        what = action_name(request.action, lang)
         n = len(request.plan.changes)
         who = self._display(request.requester)
         target = request.plan.primary_smtp or request.target

@@ -30,6 +30,7 @@ from workers.answers import (
     TextAnswer,
     answer_from_json,
 )
+from workers.i18n.actions import action_name, target_of
 from workers.i18n.states import state_name
 from workers.plan_types import Change, changes_of
 
@@ -83,7 +84,7 @@ WORDS: dict[str, dict[str, str]] = {
         "audit": "Audit: {users} users — {fail} fail, {warn} warn, {ok} ok",
         "common": "Most common problems",
         "worst": "Users with failures",
-        "request": "*{requester}* asks to *{action}* for *{target}*",
+        "request": "*{requester}* asks for *{action}* for *{target}*",
         "changes": "What will change",
         "no_changes": "Nothing to change.",
         "expires": "Expires {when}",
@@ -535,8 +536,8 @@ def approval_blocks(
     rid = str(request.get("id", ""))
     intro = w["request"].format(
         requester=md(request.get("requester", "")),
-        action=md(request.get("action", "")),
-        target=md(request.get("target", "")),
+        action=md(action_name(str(request.get("action", "")), lang)),
+        target=md(target_of(request)),
     )
     blocks: list[dict[str, Any]] = [section(intro), _changes(changes_of(request.get("plan")), lang)]
     facts = [f"`{code(rid)}`"]
@@ -552,8 +553,8 @@ def approval_blocks(
         .replace("*", "")
         .format(
             requester=for_slack_text(request.get("requester", "")),
-            action=for_slack_text(request.get("action", "")),
-            target=for_slack_text(request.get("target", "")),
+            action=for_slack_text(action_name(str(request.get("action", "")), lang)),
+            target=for_slack_text(target_of(request)),
         )
     )
     return blocks, f"{plain} — {approval_state_line(request, lang, for_slack_text)}"

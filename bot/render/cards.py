@@ -31,6 +31,7 @@ from workers.answers import (
     ReportAnswer,
     TextAnswer,
 )
+from workers.i18n.actions import action_name, target_of
 from workers.i18n.states import STATE_WORDS
 from workers.plan_types import Change, Plan, changes_of
 
@@ -359,9 +360,9 @@ def _request_head(request: dict[str, Any], lang: str) -> list[dict[str, Any]]:
         {
             "type": "FactSet",
             "facts": [
-                {"title": w["action"], "value": md(request.get("action", ""))},
+                {"title": w["action"], "value": md(action_name(str(request.get("action", "")), lang))},
                 {"title": w["requester"], "value": md(request.get("requester", ""))},
-                {"title": w["target"], "value": md(request.get("target", ""))},
+                {"title": w["target"], "value": md(target_of(request))},
                 {"title": w["expires"], "value": _when(request.get("expires"))},
                 {
                     "title": w["state"],
