@@ -745,40 +745,9 @@ def _audit_html(
     at: datetime,
     args: argparse.Namespace,
 ) -> None:
-    from bot.render.escape import for_html as e  # every field: entities, controls written out
+    from bot.render.html import write_audit_html  # summary first, then the rows (docs/cli.md)
 
-    out.write(
-        "<!doctype html><html><head><meta charset='utf-8'><title>smime-doctor audit</title><style>"
-        "body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top}"
-        ".fail{color:#b00020}.warn{color:#a36b00}.pass{color:#1b7f3b}.info{color:#1565c0}</style></head><body>"
-    )
-    out.write(
-        f"<h1>smime-doctor audit</h1><p>Evaluated at {e(at.strftime('%Y-%m-%d %H:%M UTC'))}</p><h2>Tenant</h2><ul>"
-    )
-    for f in tenant:
-        out.write(
-            f"<li class='{e(f['status'])}'><b>{e(f['title'])}</b> <code>{e(f['check'])}</code> — {e(f['detail'])} {e(f['remedy'])}</li>"
-        )
-    out.write(
-        "</ul><h2>Users</h2><table><tr><th>User</th><th>Verdict</th><th>Answer</th><th>Problems</th></tr>"
-    )
-    for report in reports:
-        summary.add(report)
-        s = report["subject"]
-        probs = "<br>".join(
-            f"<span class='{e(f['status'])}'>{e(f['status'])}</span> {e(f['title'])} <code>{e(f['check'])}</code>"
-            for f in report["findings"]
-            if f["status"] in ("fail", "warn", "error")
-        )
-        out.write(
-            f"<tr><td>{e(str(s.get('primary_smtp') or s['query']))}</td><td class='{e(report['verdict'])}'>{e(report['verdict'])}</td>"
-            f"<td>{e(report.get('headline', ''))}</td><td>{probs}</td></tr>"
-        )
-    v = summary.verdicts
-    out.write(
-        f"</table><p>{summary.users} users: {v.get('fail', 0)} fail, {v.get('warn', 0)} warn, "
-        f"{v.get('pass', 0) + v.get('info', 0)} ok.</p></body></html>\n"
-    )
+    write_audit_html(out, reports, tenant, summary, at, args.lang)
 
 
 def _audit_text(

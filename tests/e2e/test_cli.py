@@ -140,6 +140,10 @@ def test_audit_formats(tmp_path: Path) -> None:
     assert done.returncode == 1 and done.stdout == ""
     page = out_file.read_text()
     assert page.startswith("<!doctype html>") and "stale.smime@contoso.example" in page
+    # summary first (tests/e2e/test_audit_html.py looks at the page in a browser)
+    assert (
+        page.index('id="verdict-counts"') < page.index("<thead>") < page.index("stale.smime@contoso.example")
+    )
     text = cli(*base)
     assert "Audit: 43 users" in text.stdout and "Most common problems" in text.stdout
 

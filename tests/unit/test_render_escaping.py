@@ -313,9 +313,10 @@ def test_the_html_audit_report_escapes_every_field() -> None:
     r = report(hostile, email=f"{hostile}@contoso.example", headline=f"No — {hostile}")["report"]
     out = io.StringIO()
     tenant = [finding("warn", hostile, hostile, hostile)]
-    _audit_html(out, iter([r]), tenant, _Summary(), datetime(2026, 1, 1, tzinfo=UTC), Namespace())
+    _audit_html(out, iter([r]), tenant, _Summary(), datetime(2026, 1, 1, tzinfo=UTC), Namespace(lang="en"))
     page = out.getvalue()
-    assert "<script>" not in page and "\u202e" not in page and "\x1b" not in page
+    assert page.count("<script") == 1 and "<script>alert" not in page  # only the page's own script
+    assert "\u202e" not in page and "\x1b" not in page
     assert "' onmouseover" not in page
     assert html.unescape(page).count(visible_controls(hostile)) >= 4
 
