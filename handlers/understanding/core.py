@@ -13,10 +13,12 @@ if TYPE_CHECKING:
 
 class Understander:
     def __init__(self, directory: Directory) -> None:
-        self.finder = PeopleFinder(directory)
+        self.directory = directory
 
     def understand(self, text: str, context: ContextView) -> Intent:
-        """`context.asker` is the asker's primary SMTP address ("me", "mich", "my" are them)."""
-        reading = read(text, self.finder.is_name)
-        found = [f for m in reading.mentions for f in self.finder.find(m, context.asker)]
+        """`context.asker` is the asker's primary SMTP address ("me", "mich", "my" are them).
+        A finder per message: each name is looked up once, and concurrent messages share nothing."""
+        finder = PeopleFinder(self.directory)
+        reading = read(text, finder.is_name)
+        found = [f for m in reading.mentions for f in finder.find(m, context.asker)]
         return decide(reading, found, context)

@@ -24,8 +24,11 @@ MAX_NAME_WORDS = 3  # "Anna Maria Schmidt": longer runs are looked up in pieces
 
 
 class PeopleFinder:
+    """One per message: names looked up once each (live AD answers each lookup with a search)."""
+
     def __init__(self, directory: Directory) -> None:
         self.directory = directory
+        self._seen: dict[str, list[NameMatch]] = {}
 
     def is_name(self, words: str) -> bool:
         """Whether `words` name someone: asked of words the lexicon also knows ("Fresh")."""
@@ -89,8 +92,12 @@ class PeopleFinder:
         return Found(mention, (), tuple(near[:3]))
 
     def _called(self, words: str) -> list[NameMatch]:
+        if words in self._seen:
+            return self._seen[words]
         try:
-            return self.directory.people_called(words)
+            found = self.directory.people_called(words)
         except SmimeDoctorError as exc:  # a name the directory refuses (too long, control chars)
             log.info("people.lookup_refused", extra={"reason": type(exc).__name__})
-            return []
+            found = []
+        self._seen[words] = found
+        return found
