@@ -23,17 +23,7 @@ ENCRYPT, SEND, WHY, NEG, SEE = "encrypt", "send", "why", "neg", "see"
 RESET, REMOVE, OLD, EXPIRE, WHEN, NEW, SYNC = "reset", "remove", "old", "expire", "when", "new", "sync"
 APPROVE, APPROVAL, DENY, PENDING, UNDO, HISTORY = "approve", "approval", "deny", "pending", "undo", "history"
 AUDIT, ALL, USERS, EXPLAIN, HELP, ABOUT, WHAT = "audit", "all", "users", "explain", "help", "about", "what"
-ME, SELF, TO, FROM, FOLLOWUP, YES, NO, OTHERS, REQUEST = (
-    "me",
-    "i",
-    "to",
-    "from",
-    "followup",
-    "yes",
-    "no",
-    "others",
-    "request",
-)
+ME, SELF, TO, FROM, FOLLOWUP, YES, NO, REQUEST = "me", "i", "to", "from", "followup", "yes", "no", "request"
 BECAUSE, NOBODY, IT, WAITING, THIRD, NOT_OURS = "because", "nobody", "it", "waiting", "third", "not_ours"
 FILLER, SET, GO, RECEIVE, DETAIL = "filler", "set", "go", "receive", "detail"
 

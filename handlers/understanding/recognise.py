@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from rapidfuzz import fuzz, process
@@ -43,7 +43,6 @@ INTENTS = (
     "clarify",
     "unknown",
 )
-FOCUSES = ("expiry", "propagation")
 TYPO_CUTOFF = 88  # rapidfuzz ratio for a misspelt lexicon word ("certficate", "verschluesslung")
 MAX_MENTIONS = 6  # runs of unknown words looked up in the directory per message
 # English words are borrowed into German chat ("check", "reset", "cert"); German ones are not
@@ -851,12 +850,3 @@ def _fuzzy_choice(folded: str, choices: tuple[Choice, ...]) -> Choice | None:
         if all(any(fuzz.ratio(w, part) >= 85 for part in re.split(r"\W+", fold(c.label))) for w in words)
     ]
     return hits[0] if len(hits) == 1 else None
-
-
-@dataclass
-class Understanding:
-    """read + people + decide in one call (handlers/chat.py): the intent, and how it was reached."""
-
-    reading: Reading
-    found: list[Found] = field(default_factory=list)
-    intent: Intent = field(default_factory=lambda: Intent("unknown"))
