@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import secrets
 import time
 from dataclasses import replace
@@ -24,10 +25,10 @@ from handlers.outage import OUTAGE, UNAVAILABLE, log_outage
 from handlers.policy import Policy
 from handlers.types import ChatRequest, Reply
 from handlers.understanding.core import Understander
-from handlers.understanding.recognise import Intent
+from handlers.understanding.recognise import Choice, Intent
 from handlers.understanding.text import request_id as find_request_id
 from workers.config import Settings
-from workers.errors import AmbiguousUserError, UnknownUserError
+from workers.errors import AmbiguousUserError, SmimeDoctorError, UnknownUserError
 from workers.i18n.actions import action_name
 from workers.jobspec import BULK, INTERACTIVE, JobKind, JobSpec
 from workers.remediation.states import undo_plan
@@ -307,7 +308,7 @@ class Dispatcher:
     def _display(self, key: str) -> str:
         try:
             facts = self.directory.user(key)
-        except Exception:  # a requester who left the directory is still shown by key
+        except (SmimeDoctorError, KeyError):  # a requester who left the directory is shown by key
             return key
         return f"{facts.display} <{facts.primary_smtp or key}>"
 
@@ -347,8 +348,6 @@ class Dispatcher:
         ]
 
     def _which_request(self, intent: Intent, candidates: list[ApprovalRequest], lang: str) -> Reply:
-        from handlers.understanding.recognise import Choice
-
         if not candidates:
             who = intent.subject
             text = (
@@ -535,7 +534,5 @@ def _numbered(labels: tuple[str, ...]) -> str:
 
 def _after_for(text: str) -> str | None:
     """upload_issuing_ca names a CA, not a person: the words after "for"/"für", as typed."""
-    import re
-
     m = re.search(r"\b(?:for|für|fuer)\s+(.+)$", text.strip(), re.I)
     return m.group(1).strip(" ?.!\"'") if m else None

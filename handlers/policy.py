@@ -1,8 +1,8 @@
-"""Who may do what. Roles come from configuration (directory users and groups)."""
+"""Who holds which role. Roles come from configuration (directory users and groups); what each
+role may do is in the intent table (handlers/intent_table.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from handlers.identity import Person
@@ -14,20 +14,6 @@ if TYPE_CHECKING:
 
 ROLES = ("user", "helpdesk", "approver", "admin")
 
-# What each intent needs when it is about someone else (about yourself, "user" is enough).
-NEEDS = {
-    "check": {"helpdesk", "admin"},
-    "why": {"helpdesk", "admin"},
-    "audit": {"helpdesk", "admin"},
-    "history": {"helpdesk", "admin"},
-}
-
-
-@dataclass(frozen=True)
-class Decision:
-    allowed: bool
-    reason: dict[str, str] | None = None  # en/de sentence when refused
-
 
 class Policy:
     def __init__(self, roles: Roles, directory: Directory | None = None) -> None:
@@ -37,23 +23,3 @@ class Policy:
 
     def roles_of(self, person: Person) -> set[str]:
         return self.book.roles_of(person.names, person.groups)
-
-    def decide(self, person: Person, kind: str, about_self: bool) -> Decision:
-        needed = NEEDS.get(kind)
-        if needed is None or (about_self and kind != "audit"):
-            return Decision(True)
-        if self.roles_of(person) & needed:
-            return Decision(True)
-        what = {
-            "check": ("look at other people's certificates", "die Zertifikate anderer Personen ansehen"),
-            "why": ("ask about other people's mail", "nach der Mail anderer Personen fragen"),
-            "audit": ("audit the whole tenant", "den ganzen Mandanten prüfen"),
-            "history": ("see other people's change history", "den Änderungsverlauf anderer sehen"),
-        }[kind]
-        return Decision(
-            False,
-            {
-                "en": f'Only helpdesk staff may {what[0]}. You can ask about yourself ("is my cert published?"), or ask the helpdesk.',
-                "de": f"Nur das Helpdesk darf {what[1]}. Sie können nach sich selbst fragen („ist mein Zertifikat veröffentlicht?“) oder das Helpdesk bitten.",
-            },
-        )

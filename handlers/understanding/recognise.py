@@ -23,6 +23,7 @@ from rapidfuzz import fuzz, process
 
 from handlers.understanding import lexicon as lx
 from handlers.understanding.text import Token, fold, request_id, tokens
+from workers.checks import REGISTRY
 from workers.names import NameMatch
 
 # The intents of the chat contract (docs/chat.md); the chat core maps each to a handler.
@@ -406,8 +407,6 @@ def _typo(word: str) -> tuple[str, str] | None:
 
 @lru_cache(maxsize=1)
 def _check_families() -> frozenset[str]:
-    from workers.checks import REGISTRY  # deferred: the registry imports every check module
-
     return frozenset(c.split(".", 1)[0] for c in REGISTRY)
 
 
